@@ -1,0 +1,141 @@
+#include "sandbox/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/namespaces.h"
+
+namespace scrc::sandbox {
+namespace {
+
+// Descriptor numbers inside the box init. The program gets 0, 1, 2 only.
+constexpr int kErrorFd = 3;
+constexpr int kStatusFd = 4;
+constexpr int kSyncFd = 5;
+
+void WriteAll(int fd, const char* text) {
+  size_t left = strlen(text);
+  while (left > 0) {
+    const ssize_t n = write(fd, text, left);
+    if (n <= 0) return;
+    text += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// Reports "<what> <object>: <errno text>" to the parent and exits.
+[[noreturn]] void Fail(const char* what, const char* object) {
+  const int err = errno;
+  WriteAll(kErrorFd, what);
+  if (object != nullptr) {
+    WriteAll(kErrorFd, " ");
+    WriteAll(kErrorFd, object);
+  }
+  WriteAll(kErrorFd, ": ");
+  const char* desc = strerrordesc_np(err);
+  WriteAll(kErrorFd, desc != nullptr ? desc : "unknown error");
+  _exit(127);
+}
+
+// Moves the pipe ends to fixed numbers and closes everything else the runner
+// had open (Kafka sockets, other boxes' pipes, ...).
+void ArrangeDescriptors(const ChildPlan& plan) {
+  // Lift every end above the targets first so no dup2 clobbers another.
+  int fds[] = {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd,
+               plan.error_fd, plan.status_fd, plan.sync_fd};
+  for (int& fd : fds) {
+    fd = fcntl(fd, F_DUPFD_CLOEXEC, 16);
+    if (fd < 0) _exit(126);
+  }
+  if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 ||
+      dup3(fds[3], kErrorFd, O_CLOEXEC) < 0 ||
+      dup3(fds[4], kStatusFd, O_CLOEXEC) < 0 ||
+      dup3(fds[5], kSyncFd, O_CLOEXEC) < 0) {
+    _exit(126);
+  }
+  syscall(SYS_close_range, kSyncFd + 1, ~0U, 0);
+}
+
+void DropPrivileges(const ChildPlan& plan) {
+  // Capabilities held in the box's own user namespace: the bounding set
+  // first (that needs CAP_SETPCAP), then the ids, then every other set.
+  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+      Fail("drop bounding capability", nullptr);
+    }
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (plan.drop_groups && setgroups(0, nullptr) != 0) Fail("setgroups", nullptr);
+  if (setresgid(plan.gid, plan.gid, plan.gid) != 0) Fail("setresgid", nullptr);
+  if (setresuid(plan.uid, plan.uid, plan.uid) != 0) Fail("setresuid", nullptr);
+  for (const ChildRlimit& limit : plan.rlimits) {
+    if (setrlimit(limit.resource, &limit.value) != 0) Fail("setrlimit", nullptr);
+  }
+  if (cap_set_proc(plan.no_caps) != 0) Fail("cap_set_proc", nullptr);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("no_new_privs", nullptr);
+  // Seccomp last: the steps above need calls it forbids.
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, plan.seccomp) != 0) {
+    Fail("seccomp", nullptr);
+  }
+}
+
+void ResetSignals() {
+  // The runner ignores SIGPIPE; a program must see the default.
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+void RunBoxInit(const ChildPlan& plan) {
+  ArrangeDescriptors(plan);
+  // If the runner dies, its boxes die with it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  char go = 0;
+  if (read(kSyncFd, &go, 1) != 1) _exit(125);
+  close(kSyncFd);
+
+  if (sethostname("box", 3) != 0) Fail("sethostname", nullptr);
+  if (plan.loopback_up && BringUpLoopbackInChild() != 0) {
+    Fail("bring loopback up", nullptr);
+  }
+  const char* failed_op = nullptr;
+  if (ExecuteMountPlan(*plan.mounts, &failed_op) != 0) Fail("mount", failed_op);
+  if (chdir(plan.cwd) != 0) Fail("chdir", plan.cwd);
+  ResetSignals();
+  DropPrivileges(plan);
+
+  // The program runs as pid 2 so that it behaves as anywhere else (pid 1
+  // ignores signals it has no handler for); this init only reaps it.
+  const pid_t program = vfork();
+  if (program == 0) {
+    for (const char* path : plan.exec_candidates) {
+      execve(path, plan.argv, plan.envp);
+      if (errno != ENOENT && errno != ENOTDIR) break;
+    }
+    Fail("exec", plan.argv[0]);
+  }
+  if (program < 0) Fail("vfork", nullptr);
+  ProgramStatus status = {};
+  while (wait4(program, &status.wait_status, 0, &status.usage) < 0) {
+    if (errno != EINTR) Fail("wait4", nullptr);
+  }
+  // If exec failed, the error pipe already says why; the status is moot.
+  if (write(kStatusFd, &status, sizeof(status)) != sizeof(status)) _exit(124);
+  _exit(0);
+}
+
+}  // namespace scrc::sandbox
