@@ -24,6 +24,7 @@ struct CgroupUsage {
   absl::Duration cpu_time = absl::ZeroDuration();  // whole tree, user + sys
   int64_t peak_memory_bytes = 0;
   bool oom_killed = false;  // the memory limit was hit and the OOM killer ran
+  bool pids_limit_hit = false;  // a fork/clone failed at the pids limit
 };
 
 // What this host lets scrc enforce; printed by `scrc doctor`.
@@ -34,6 +35,7 @@ struct CgroupCapabilities {
   bool cpu_accounting = false;
   bool kill = false;         // cgroup.kill (v2)
   bool clone_into = false;   // CLONE_INTO_CGROUP usable (v2)
+  bool memory_peak = false;  // peak memory measured per run
   std::string parent;        // where scrc makes its cgroups (per controller for v1)
   std::vector<std::string> notes;  // why something is missing, what to do
 };
@@ -47,7 +49,8 @@ class BoxCgroup {
   // (memory_bytes/pids of 0 mean "no limit").
   virtual absl::Status Prepare(int64_t memory_bytes, int64_t pids) = 0;
   // An O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP), or -1 when the process
-  // must be attached with Attach() after clone.
+  // must be attached with Attach() after clone. Ask after each Prepare():
+  // the fd may change when the cgroup has to be recreated per run.
   virtual int clone_into_fd() const = 0;
   // Moves a process (the box's init, before it execs) into the cgroup.
   virtual absl::Status Attach(pid_t pid) = 0;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -36,6 +37,10 @@ class Executor {
   // Never fails: a failure of the runner itself becomes status IE with the
   // reason in `error` (after a retry), bad input becomes "-" with the reason.
   virtual Result Judge(const Script& script) = 0;
+
+  // The languages of the loaded profiles, sorted: what ParseScriptMessage
+  // accepts (ContractOptions::languages).
+  virtual std::vector<std::string> Languages() const = 0;
 };
 
 }  // namespace scrc
