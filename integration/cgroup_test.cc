@@ -77,9 +77,17 @@ std::map<std::string, std::string> V1Parents(const CgroupCapabilities& caps) {
   return out;
 }
 
+// Child cgroups of `dir`, minus those other scrc processes (concurrent test
+// runs, fences) are making and removing meanwhile.
 std::set<std::string> Children(const std::string& dir) {
-  std::vector<std::string> v = ChildCgroups(dir);
-  return {v.begin(), v.end()};
+  const std::string self = absl::StrCat(getpid());
+  std::set<std::string> out;
+  for (const std::string& name : ChildCgroups(dir)) {
+    if (!absl::StrContains(name, "scrc-") || absl::StrContains(name, self)) {
+      out.insert(name);
+    }
+  }
+  return out;
 }
 
 std::vector<pid_t> Procs(const std::string& dir) {

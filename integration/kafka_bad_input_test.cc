@@ -80,7 +80,8 @@ TEST(KafkaBadInputTest, EveryBadMessageIsAnsweredAndTheRunnerGoesOn) {
 
   ServeProcess serve(topics.Env(1), topics.group);
   ASSERT_GT(serve.pid(), 0);
-  ASSERT_TRUE(results.WaitFor(ids, absl::Minutes(5)))
+  ASSERT_TRUE(results.WaitFor(ids, absl::Minutes(5),
+                              [&] { return serve.Running(); }))
       << results.MissingOf(ids).size() << " results missing\n"
       << serve.Log();
   EXPECT_TRUE(serve.Running()) << serve.Log();

@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -216,12 +217,17 @@ class ResultCollector {
     }
   }
 
-  // Polls until every id in `ids` has a result, or `guard` passes.
-  // Returns true when all arrived.
-  bool WaitFor(const std::vector<std::string>& ids, absl::Duration guard) {
+  // Polls until every id in `ids` has a result, `guard` passes, or
+  // `alive` (the runners) says false. Returns true when all arrived.
+  bool WaitFor(const std::vector<std::string>& ids, absl::Duration guard,
+               const std::function<bool()>& alive = nullptr) {
     const absl::Time deadline = absl::Now() + guard;
     while (absl::Now() < deadline) {
       if (MissingOf(ids).empty()) return true;
+      if (alive && !alive()) {
+        PollOnce(absl::Seconds(2));  // what was published before the end
+        break;
+      }
       PollOnce(absl::Milliseconds(200));
     }
     return MissingOf(ids).empty();

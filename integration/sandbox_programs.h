@@ -27,14 +27,25 @@ inline std::string WithTry(const std::string& body) {
   return absl::StrCat(kTryHeader, body);
 }
 
-// Allocates and touches 16 MiB at a time, forever.
+// Allocates and touches 16 MiB at a time, forever. The first time malloc
+// fails (RLIMIT_AS) it prints "allocated_mib=N" and goes on trying.
 inline constexpr char kMemoryBomb[] = R"(
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 int main(void) {
+  long mib = 0;
+  int reported = 0;
   for (;;) {
     char* p = malloc(16 << 20);
-    if (p != NULL) memset(p, 1, 16 << 20);
+    if (p != NULL) {
+      memset(p, 1, 16 << 20);
+      mib += 16;
+    } else if (!reported) {
+      printf("allocated_mib=%ld\n", mib);
+      fflush(stdout);
+      reported = 1;
+    }
   }
 }
 )";

@@ -111,6 +111,17 @@ absl::StatusOr<int64_t> CgroupFile::ReadKey(absl::string_view key) const {
   return value;
 }
 
+absl::Status OpenOptionalCgroupFile(const std::string& path, int flags,
+                                    CgroupFile* file) {
+  absl::StatusOr<CgroupFile> f = CgroupFile::Open(path, flags);
+  if (f.ok()) {
+    *file = *std::move(f);
+  } else if (!absl::IsNotFound(f.status())) {
+    return f.status();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteCgroupFile(const std::string& path, absl::string_view value) {
   absl::StatusOr<CgroupFile> file = CgroupFile::Open(path, O_WRONLY);
   if (!file.ok()) return file.status();

@@ -46,6 +46,11 @@ class CgroupFile {
   std::string path_;
 };
 
+// Opens a control file that may be missing (older kernel, controller not
+// enabled): then `file` stays closed and the result is OK.
+absl::Status OpenOptionalCgroupFile(const std::string& path, int flags,
+                                    CgroupFile* file);
+
 // One-shot helpers for files touched once (setup, detection, doctor).
 absl::Status WriteCgroupFile(const std::string& path, absl::string_view value);
 absl::StatusOr<std::string> ReadCgroupFile(const std::string& path);

@@ -15,6 +15,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/cgroup_files.h"
 #include "sandbox/cgroup_v2_delegate.h"
+#include "sandbox/cgroup_v2_kill.h"
 
 namespace scrc::sandbox {
 
@@ -67,21 +68,6 @@ class CgroupsV2 : public Cgroups {
   absl::Mutex mu_;
   std::vector<std::string> boxes_ ABSL_GUARDED_BY(mu_);
 };
-
-// Kills every process of the v2 cgroup at `dir` (cgroup.kill, else freeze and
-// SIGKILL each) and waits up to `timeout` until it is empty.
-// use_cgroup_kill=false takes the way of kernels before 5.14 (for tests).
-absl::Status KillCgroupV2(const std::string& dir, absl::Duration timeout,
-                          bool use_cgroup_kill = true);
-
-// Whether clone3(CLONE_INTO_CGROUP) exists here (kernel 5.7+, and not
-// filtered by a seccomp policy around us). Creates no process.
-bool CloneIntoCgroupSupported();
-
-// Whether this kernel SIGKILLs children cloned with CLONE_INTO_CGROUP into a
-// cgroup that cgroup.kill was once written to (a kernel bug, since fixed
-// upstream). Probes with a throwaway cgroup below `parent_dir`.
-bool KillPoisonsCloneInto(const std::string& parent_dir);
 
 }  // namespace scrc::sandbox
 

@@ -2,7 +2,11 @@
 // and prints the result message. The verdict is in the JSON; the exit code
 // says only whether scrc itself could do its job (0), was misused (2) or
 // is misconfigured (1).
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -52,10 +56,15 @@ int RunCommand(const Args& args) {
     message.assign(std::istreambuf_iterator<char>(std::cin),
                    std::istreambuf_iterator<char>());
   } else {
+    struct stat st;
+    int err = stat(file.c_str(), &st) != 0 ? errno
+              : S_ISDIR(st.st_mode)        ? EISDIR
+                                           : 0;
     std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "scrc run: cannot read '%s'\n%s", file.c_str(),
-                   kRunUsage);
+    if (err == 0 && !in) err = errno != 0 ? errno : EIO;
+    if (err != 0) {
+      std::fprintf(stderr, "scrc run: cannot read '%s': %s\n%s", file.c_str(),
+                   std::strerror(err), kRunUsage);
       return 2;
     }
     std::ostringstream text;

@@ -40,7 +40,7 @@ class LayerApplier {
   // `root_fd`: the tree being built (kept open by the caller; not owned).
   // `whiteouts`: false to unpack a plain archive (a docker-save file) where
   // ".wh." names mean nothing.
-  LayerApplier(int root_fd, bool whiteouts = true)
+  explicit LayerApplier(int root_fd, bool whiteouts = true)
       : root_fd_(root_fd), whiteouts_(whiteouts) {}
 
   // Reads the tar stream on `fd` (compressed or not) and applies it.

@@ -100,7 +100,8 @@ struct Profile {
   HeapSizing heap;
   // The reference runner's variables (C_IMAGE, C_RUN_IMAGE, C_WORKDIR): a
   // non-empty *_IMAGE value names the tree of that step instead of
-  // `rootfs`.
+  // `rootfs`. The *_WORKDIR name is kept for reports only: a box always
+  // works in /box.
   std::string build_image_env;
   std::string run_image_env;
   std::string workdir_env;
@@ -113,7 +114,6 @@ class ProfileRegistry {
   const Profile* Find(std::string_view language) const;
   // Sorted: what a message may name in `language`.
   std::vector<std::string> Languages() const;
-  std::map<std::string, Profile, std::less<>>& profiles() { return profiles_; }
   const std::map<std::string, Profile, std::less<>>& profiles() const {
     return profiles_;
   }

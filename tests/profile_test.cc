@@ -43,6 +43,12 @@ TEST(ShippedProfilesTest, LoadAndCoverTheReferenceLanguages) {
     }
     EXPECT_TRUE(has_path);
   }
+  // Go's cache is seeded from a warm-up build, and GOCACHE points at it.
+  const Profile* go = registry->Find("go");
+  ASSERT_NE(go, nullptr);
+  ASSERT_TRUE(go->build->cache.has_value());
+  EXPECT_THAT(go->env, ::testing::Contains(std::pair<std::string, std::string>(
+                           "GOCACHE", "/box/" + go->build->cache->dir)));
 }
 
 TEST(ShippedProfilesTest, JavaIsSizedFromTheLimit) {
@@ -188,6 +194,11 @@ TEST_F(ProfileFilesTest, BrokenFilesAreAllReported) {
                       "run": {"command": ["x"], "limits": {"memory_bytes": "1G"}},
                       "env": {"BAD-NAME": "x", "OK": 5},
                       "class_detect": "kotlin"})");
+  Write("g.json", R"({"language": "g", "source_file": "g",
+                      "build": {"command": ["cc"],
+                                "limits": {"cpu_time_ms": 1, "memory_bytes": 1048576},
+                                "cache": {"dir": "../x", "warmup_source": ""}},
+                      "run": {"command": ["x"], "cache": {}}})");
   Write("notes.txt", "ignored");
   const absl::Status status = LoadProfiles(dir_).status();
   const std::string e(status.message());
@@ -207,6 +218,10 @@ TEST_F(ProfileFilesTest, BrokenFilesAreAllReported) {
   EXPECT_THAT(e, HasSubstr("env.BAD-NAME: not a valid variable name"));
   EXPECT_THAT(e, HasSubstr("env.OK: must be a string (got number)"));
   EXPECT_THAT(e, HasSubstr("class_detect: unknown detector 'kotlin'"));
+  EXPECT_THAT(e, HasSubstr("build.cache.dir: must be a relative path inside "
+                           "the box"));
+  EXPECT_THAT(e, HasSubstr("build.cache.warmup_source: must be a non-empty"));
+  EXPECT_THAT(e, HasSubstr("run.cache: only a build step has a cache"));
   EXPECT_THAT(e, ::testing::Not(HasSubstr("notes.txt")));
 }
 
