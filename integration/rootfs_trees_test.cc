@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -39,10 +40,10 @@ using sandbox::testing::TempDir;
 // each run needs all of them), as the brief of issue 4 names them.
 const std::map<std::string, std::string>& ImageEnv() {
   static const auto* const env = new std::map<std::string, std::string>{
-      {"C_IMAGE", "gcc"},       {"C_RUN_IMAGE", "run"},
-      {"CPP_IMAGE", "gcc"},     {"CPP_RUN_IMAGE", "run"},
-      {"GO_IMAGE", "go"},       {"GO_RUN_IMAGE", "run"},
-      {"JAVA_IMAGE", "java"},   {"JAVA_RUN_IMAGE", "java-run"},
+      {"C_IMAGE", "gcc"},        {"C_RUN_IMAGE", "run"},
+      {"CPP_IMAGE", "gcc"},      {"CPP_RUN_IMAGE", "run"},
+      {"GO_IMAGE", "go"},        {"GO_RUN_IMAGE", "run"},
+      {"JAVA_IMAGE", "java"},    {"JAVA_RUN_IMAGE", "java-run"},
       {"PYTHON_IMAGE", "python"}};
   return *env;
 }
@@ -65,9 +66,10 @@ std::string MissingTrees() {
   if (missing.empty()) return "";
   return absl::StrCat("rootfs trees missing in ", store.dir(), ": ",
                       absl::StrJoin(missing, ", "),
-                      "; run scripts/build-rootfs all (scripts/test does it "
-                      "before the integration tests; SCRC_TEST_ROOTFS_DIR "
-                      "picks another directory)");
+                      "; run SCRC_ROOTFS_DIR=", store.dir(),
+                      " scripts/build-rootfs all (scripts/test does it before "
+                      "the integration tests; SCRC_TEST_ROOTFS_DIR picks "
+                      "another directory)");
 }
 
 struct ScrcRun {
@@ -95,7 +97,8 @@ ScrcRun RunScrc(const std::string& message) {
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry(*e);
     const size_t eq = entry.find('=');
-    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+    if (eq != std::string::npos)
+      merged[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   for (const auto& [k, v] : ImageEnv()) merged[k] = v;
   merged["SCRC_ROOTFS_DIR"] = RootfsDir();
@@ -137,11 +140,14 @@ ScrcRun RunScrc(const std::string& message) {
     absl::SleepFor(absl::Milliseconds(100));
   }
   if (status != -1) {
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                      : 128 + WTERMSIG(status);
+    run.exit_code =
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   run.stdout_text = ReadFileOrEmpty(dir.Sub("out"));
   run.stderr_text = ReadFileOrEmpty(dir.Sub("err"));
+  if (std::getenv("SCRC_TEST_VERBOSE") != nullptr) {
+    std::cerr << message << "\n" << run.Describe() << "\n";
+  }
   return run;
 }
 
@@ -155,12 +161,15 @@ struct VerdictCase {
 
 std::vector<VerdictCase> VerdictCases() {
   const auto tests = kafka_test::SumTests();
-  const std::string c_head = "#include <stdio.h>\nint main(){int a,b;"
-                             "scanf(\"%d %d\",&a,&b);printf(\"%d\\n\",";
-  const std::string cpp_head = "#include <iostream>\nint main(){int a,b;"
-                               "std::cin>>a>>b;std::cout<<";
-  const std::string go_head = "package main\nimport \"fmt\"\nfunc main(){"
-                              "var a,b int\nfmt.Scan(&a,&b)\nfmt.Println(";
+  const std::string c_head =
+      "#include <stdio.h>\nint main(){int a,b;"
+      "scanf(\"%d %d\",&a,&b);printf(\"%d\\n\",";
+  const std::string cpp_head =
+      "#include <iostream>\nint main(){int a,b;"
+      "std::cin>>a>>b;std::cout<<";
+  const std::string go_head =
+      "package main\nimport \"fmt\"\nfunc main(){"
+      "var a,b int\nfmt.Scan(&a,&b)\nfmt.Println(";
   const std::string java_head =
       "public class Main{public static void main(String[] x){"
       "java.util.Scanner s=new java.util.Scanner(System.in);"
@@ -205,11 +214,11 @@ TEST_P(RootfsTreesVerdict, ExactVerdict) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    RootfsTrees, RootfsTreesVerdict, ::testing::ValuesIn(VerdictCases()),
-    [](const ::testing::TestParamInfo<VerdictCase>& info) {
-      return info.param.name;
-    });
+INSTANTIATE_TEST_SUITE_P(RootfsTrees, RootfsTreesVerdict,
+                         ::testing::ValuesIn(VerdictCases()),
+                         [](const ::testing::TestParamInfo<VerdictCase>& info) {
+                           return info.param.name;
+                         });
 
 // ---- A box on a tree sees that tree only, and cannot change it. ----
 
@@ -230,7 +239,8 @@ std::string TopLevel(const std::string& tree) {
   };
   describe(".");
   DIR* d = opendir(tree.c_str());
-  if (d == nullptr) return absl::StrCat("opendir ", tree, ": ", strerror(errno));
+  if (d == nullptr)
+    return absl::StrCat("opendir ", tree, ": ", strerror(errno));
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
     if (name != "." && name != "..") describe(name);
@@ -330,8 +340,8 @@ TEST(RootfsTreesIsolation, BoxSeesOnlyItsReadOnlyTree) {
   for (const char* key : {"create /usr/x", "create /x"}) {
     EXPECT_EQ(seen.contains(key) ? seen.at(key) : "(not reported)",
               absl::StrCat(EROFS))
-        << key << ": the tree must be mounted read-only (errno "
-        << EROFS << " EROFS)";
+        << key << ": the tree must be mounted read-only (errno " << EROFS
+        << " EROFS)";
   }
   EXPECT_EQ(seen.contains("passwd box") ? seen.at("passwd box") : "", "1")
       << "/etc/passwd in the box is not the tree's";

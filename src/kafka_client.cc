@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -16,29 +18,33 @@ namespace {
 std::atomic<const char*> g_who{"scrc"};
 std::atomic<bool> g_fatal{false};
 
-// While brokers are away librdkafka reports the same failure on every
-// reconnect attempt; one line per error text per 30 s is enough to read.
+std::atomic<bool> g_outage{false};
+
+// While brokers are away librdkafka reports a failure on every reconnect
+// attempt; one line per kind of failure per 30 s is enough to read.
 class ErrorThrottle {
  public:
-  bool ShouldLog(const std::string& text, int* suppressed) {
+  bool ShouldLog(const std::string& kind, int* suppressed) {
     absl::MutexLock lock(&mu_);
     const absl::Time now = absl::Now();
-    if (text == last_text_ && now - last_logged_ < absl::Seconds(30)) {
-      ++suppressed_;
+    Entry& entry = entries_[kind];
+    if (now - entry.last_logged < absl::Seconds(30)) {
+      ++entry.suppressed;
       return false;
     }
-    *suppressed = text == last_text_ ? suppressed_ : 0;
-    last_text_ = text;
-    last_logged_ = now;
-    suppressed_ = 0;
+    *suppressed = entry.suppressed;
+    entry.last_logged = now;
+    entry.suppressed = 0;
     return true;
   }
 
  private:
+  struct Entry {
+    absl::Time last_logged = absl::InfinitePast();
+    int suppressed = 0;
+  };
   absl::Mutex mu_;
-  std::string last_text_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_logged_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  int suppressed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 
 ErrorThrottle& Throttle() {
@@ -54,22 +60,26 @@ void OnError(rd_kafka_t* rk, int err, const char* reason, void*) {
     const rd_kafka_resp_err_t orig =
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
     g_fatal = true;
-    LogLine(g_who.load(), absl::StrCat("kafka: fatal error (", rd_kafka_err2name(orig),
-                                "): ", fatal, "; stopping"));
+    LogLine(g_who.load(), absl::StrCat("kafka: fatal error (",
+                                       rd_kafka_err2name(orig), "): ", fatal,
+                                       "; stopping"));
     return;
   }
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    g_outage = true;
     text = absl::StrCat("kafka: all brokers are down (", reason,
-                        "); waiting for them, reconnecting with backoff");
+                        "); results are kept and retried, reconnecting with "
+                        "backoff");
   } else if (code == RD_KAFKA_RESP_ERR__TRANSPORT ||
              code == RD_KAFKA_RESP_ERR__RESOLVE) {
+    g_outage = true;
     text = absl::StrCat("kafka: broker unreachable: ", reason,
                         "; reconnecting with backoff");
   } else {
     text = absl::StrCat("kafka: ", rd_kafka_err2name(code), ": ", reason);
   }
   int suppressed = 0;
-  if (!Throttle().ShouldLog(text, &suppressed)) return;
+  if (!Throttle().ShouldLog(rd_kafka_err2name(code), &suppressed)) return;
   if (suppressed > 0) {
     absl::StrAppend(&text, " (", suppressed, " more like it in the last 30s)");
   }
@@ -78,11 +88,17 @@ void OnError(rd_kafka_t* rk, int err, const char* reason, void*) {
 
 void OnLog(const rd_kafka_t*, int level, const char* facility,
            const char* message) {
-  // Connection failures already come through OnError, rate limited.
-  if (level > 4) return;
-  const std::string text = absl::StrCat("librdkafka ", facility, ": ", message);
+  // Connection failures (FAIL) already come through OnError.
+  if (level > 4 || std::strcmp(facility, "FAIL") == 0) return;
   int suppressed = 0;
-  if (Throttle().ShouldLog(text, &suppressed)) LogLine(g_who.load(), text);
+  if (!Throttle().ShouldLog(absl::StrCat("log:", facility), &suppressed)) {
+    return;
+  }
+  std::string text = absl::StrCat("librdkafka ", facility, ": ", message);
+  if (suppressed > 0) {
+    absl::StrAppend(&text, " (", suppressed, " more in the last 30s)");
+  }
+  LogLine(g_who.load(), text);
 }
 
 }  // namespace
@@ -109,6 +125,10 @@ absl::StatusOr<KafkaConf> MakeKafkaConf(const KafkaProperties& properties,
   g_who = who;
   KafkaConf conf(rd_kafka_conf_new());
   char error[512];
+  // Brokers close idle connections (connections.max.idle.ms); that is not
+  // an outage worth a log line.
+  rd_kafka_conf_set(conf.get(), "log.connection.close", "false", error,
+                    sizeof(error));
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error,
                           sizeof(error)) != RD_KAFKA_CONF_OK) {
@@ -143,5 +163,11 @@ void LogLine(absl::string_view who, absl::string_view text) {
 }
 
 bool KafkaFatalErrorSeen() { return g_fatal; }
+
+void NoteKafkaReachable() {
+  if (g_outage.exchange(false)) {
+    LogLine(g_who.load(), "kafka: brokers reachable again");
+  }
+}
 
 }  // namespace scrc

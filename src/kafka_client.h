@@ -63,6 +63,10 @@ void LogLine(absl::string_view who, absl::string_view text);
 // producer that cannot keep its guarantees): the process must stop.
 bool KafkaFatalErrorSeen();
 
+// Says so once when brokers were reported unreachable before: call on a
+// sign of life (a message consumed, a delivery acknowledged).
+void NoteKafkaReachable();
+
 }  // namespace scrc
 
 #endif  // SCRC_SRC_KAFKA_CLIENT_H_

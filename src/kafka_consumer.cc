@@ -62,6 +62,10 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
           {"fetch.max.bytes", "67108864"},
           {"receive.message.max.bytes", "134217728"},
           {"queued.max.messages.kbytes", "131072"},
+          // After a resume, the next fetch waits for the one in flight; a
+          // broker holds that one up to this long when the partition is
+          // at its end.
+          {"fetch.wait.max.ms", "100"},
           // A revoke waits for the submissions in flight.
           {"max.poll.interval.ms", "600000"},
           {"reconnect.backoff.ms", "100"},

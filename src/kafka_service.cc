@@ -73,7 +73,10 @@ int KafkaService::Run() {
     if (stopping_ && outstanding_ == 0 && tracker_.InFlight() == 0) break;
     UpdateFlow();
     KafkaMessage message = consumer_->Poll(100);
-    if (message != nullptr) HandleMessage(*message);
+    if (message != nullptr) {
+      NoteKafkaReachable();
+      HandleMessage(*message);
+    }
     ProcessEvents(absl::ZeroDuration());
   }
 
@@ -156,9 +159,12 @@ void KafkaService::BeginStop(const std::string& why) {
 void KafkaService::UpdateFlow() {
   if (in_revoke_) return;
   // Paused partitions fetch nothing, yet the consumer keeps polling, so the
-  // group membership stays alive however long the slots are busy.
+  // group membership stays alive however long the slots are busy. Besides
+  // the busy slots, up to as many submissions wait in our queue: a slot
+  // that frees starts the next one at once, instead of after a resume and
+  // a fetch (which may first wait out a fetch long-poll in flight).
   const bool pause =
-      stopping_ || fatal_ || outstanding_ >= options_.parallel;
+      stopping_ || fatal_ || outstanding_ >= 2 * options_.parallel;
   if (pause == paused_) return;
   const std::vector<TopicPartition> assignment = consumer_->Assignment();
   if (pause) {
@@ -240,6 +246,7 @@ void KafkaService::ProcessEvents(absl::Duration wait) {
 
 void KafkaService::OnDelivered(const Event& event) {
   if (event.delivery.ok()) {
+    NoteKafkaReachable();
     ++published_;
     if (auto position = tracker_.Complete(event.ticket)) {
       consumer_->Store({{event.ticket.tp, *position}});
