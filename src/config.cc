@@ -194,6 +194,7 @@ ExecutorOptions ReadExecutorOptions(const EnvLookup& env,
                             Shown(o.rootfs_dir), ")"));
   }
   o.cgroup_parent = EnvString(env, "SCRC_CGROUP_PARENT", "");
+  o.host_mode = EnvBool(env, "SCRC_HOST_MODE", false, errors);
   if (!o.cgroup_parent.empty()) {
     const std::vector<std::string> parts =
         absl::StrSplit(o.cgroup_parent, '/', absl::SkipEmpty());

@@ -125,11 +125,11 @@ std::string Fingerprint(const Profile& profile, const Trees& trees) {
 }
 
 // The tree a step runs on: the reference's *_IMAGE variable when set,
-// else the profile's name; "" is host mode.
+// else the profile's name (host mode under SCRC_HOST_MODE); "" is host mode.
 absl::StatusOr<std::string> StepTree(const ExecutorOptions& options,
                                      const std::string& image_env,
                                      const std::string& profile_name) {
-  std::string name = profile_name;
+  std::string name = options.host_mode ? "" : profile_name;
   if (!image_env.empty()) {
     if (const char* value = std::getenv(image_env.c_str());
         value != nullptr && *value != '\0') {

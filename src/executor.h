@@ -25,6 +25,9 @@ struct ExecutorOptions {
   std::string profiles_dir;  // SCRC_PROFILES_DIR, default <source>/profiles
   std::string rootfs_dir;    // SCRC_ROOTFS_DIR
   std::string cgroup_parent; // SCRC_CGROUP_PARENT, empty: child of our own
+  // SCRC_HOST_MODE: the profiles' own tree names give way to host mode
+  // (development, demos); a *_IMAGE variable still picks a tree.
+  bool host_mode = false;
 };
 
 class Executor {

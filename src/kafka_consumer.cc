@@ -66,6 +66,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
           // broker holds that one up to this long when the partition is
           // at its end.
           {"fetch.wait.max.ms", "100"},
+          {"fetch.error.backoff.ms", "20"},
           // A revoke waits for the submissions in flight.
           {"max.poll.interval.ms", "600000"},
           {"reconnect.backoff.ms", "100"},
