@@ -321,6 +321,8 @@ class ServeProcess {
       }
     }
     merged["KAFKA_BROKERS"] = Brokers();
+    // Kafka tests judge on the host's tools unless told otherwise.
+    merged.emplace("SCRC_HOST_MODE", "1");
     for (const auto& [k, v] : env) merged[k] = v;
     std::vector<std::string> storage;
     for (const auto& [k, v] : merged) storage.push_back(absl::StrCat(k, "=", v));

@@ -77,9 +77,6 @@ void DropPrivileges(const ChildPlan& plan) {
   if (plan.drop_groups && setgroups(0, nullptr) != 0) Fail("setgroups", nullptr);
   if (setresgid(plan.gid, plan.gid, plan.gid) != 0) Fail("setresgid", nullptr);
   if (setresuid(plan.uid, plan.uid, plan.uid) != 0) Fail("setresuid", nullptr);
-  for (const ChildRlimit& limit : plan.rlimits) {
-    if (setrlimit(limit.resource, &limit.value) != 0) Fail("setrlimit", nullptr);
-  }
   if (cap_set_proc(plan.no_caps) != 0) Fail("cap_set_proc", nullptr);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("no_new_privs", nullptr);
   // Seccomp last: the steps above need calls it forbids.
@@ -117,11 +114,20 @@ void RunBoxInit(const ChildPlan& plan) {
   if (chdir(plan.cwd) != 0) Fail("chdir", plan.cwd);
   ResetSignals();
   DropPrivileges(plan);
+  // Rootless, the box user is the runner's own uid, so the init (a copy of
+  // the runner that never execs) would stay dumpable: the program could read
+  // its /proc/1/environ and /proc/1/mem, i.e. the runner's memory.
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail("set non-dumpable", nullptr);
 
   // The program runs as pid 2 so that it behaves as anywhere else (pid 1
   // ignores signals it has no handler for); this init only reaps it.
   const pid_t program = vfork();
   if (program == 0) {
+    // Limits bind the program only, not this init (RLIMIT_AS would starve a
+    // sanitizer-built init; RLIMIT_CPU must not count the init's setup).
+    for (const ChildRlimit& limit : plan.rlimits) {
+      if (setrlimit(limit.resource, &limit.value) != 0) Fail("setrlimit", nullptr);
+    }
     for (const char* path : plan.exec_candidates) {
       execve(path, plan.argv, plan.envp);
       if (errno != ENOENT && errno != ENOTDIR) break;

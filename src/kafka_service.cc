@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -13,6 +14,10 @@ namespace scrc {
 namespace {
 
 constexpr char kWho[] = "serve";
+
+// Bytes of submissions waiting for a slot: beyond this the partitions are
+// paused even when the queue has room.
+constexpr size_t kMaxQueuedBytes = 64 << 20;
 
 std::string Describe(const std::vector<TopicPartition>& partitions) {
   return absl::StrJoin(partitions, ", ",
@@ -67,7 +72,9 @@ int KafkaService::Run() {
                              " slot(s)"));
 
   while (true) {
-    if (stop_->load() && !stopping_) BeginStop("signal received");
+    if (stop_->load() && !stopping_) {
+      BeginStop("signal received", /*drop_queued=*/true);
+    }
     if (KafkaFatalErrorSeen()) fatal_ = true;
     if (fatal_) break;
     if (stopping_ && outstanding_ == 0 && tracker_.InFlight() == 0) break;
@@ -82,7 +89,10 @@ int KafkaService::Run() {
 
   {
     absl::MutexLock lock(&jobs_mu_);
-    if (fatal_) jobs_.clear();  // redelivered to the next runner
+    if (fatal_) {  // redelivered to the next runner
+      jobs_.clear();
+      queued_bytes_ = 0;
+    }
     workers_exit_ = true;
   }
   for (std::thread& worker : workers_) worker.join();
@@ -133,38 +143,85 @@ void KafkaService::HandleMessage(const rd_kafka_message_t& message) {
     if (auto position = tracker_.Complete(*ticket)) {
       consumer_->Store({{tp, *position}});
     }
-    BeginStop(absl::StrCat("\"done\" message at ", Where(*ticket)));
+    BeginStop(absl::StrCat("\"done\" message at ", Where(*ticket)),
+              /*drop_queued=*/false);
     return;
   }
   ++accepted_;
   ++outstanding_;
   {
     absl::MutexLock lock(&jobs_mu_);
-    jobs_.push_back(Job{*ticket, std::move(parsed)});
+    jobs_.push_back(Job{*ticket, std::move(parsed), message.len});
+    queued_bytes_ += message.len;
   }
   if (options_.script_expected > 0 &&
       accepted_ >= options_.script_expected) {
     BeginStop(absl::StrCat("SCRIPT_EXPECTED=", options_.script_expected,
-                           " submissions taken"));
+                           " submissions taken"),
+              /*drop_queued=*/false);
   }
 }
 
-void KafkaService::BeginStop(const std::string& why) {
+void KafkaService::BeginStop(const std::string& why, bool drop_queued) {
   if (stopping_) return;
   stopping_ = true;
+  const int dropped = drop_queued ? DropQueued({}) : 0;
   LogLine(kWho, absl::StrCat(why, ": no new submissions; finishing ",
-                             tracker_.InFlight(), " in flight"));
+                             tracker_.InFlight(), " in flight",
+                             dropped > 0 ? absl::StrCat(", ", dropped,
+                                                        " not started are "
+                                                        "left for redelivery")
+                                         : ""));
+}
+
+int KafkaService::DropQueued(const std::vector<TopicPartition>& partitions) {
+  const absl::flat_hash_set<TopicPartition> which(partitions.begin(),
+                                                  partitions.end());
+  // Per partition, the queued jobs are its newest consumed messages (the
+  // queue is FIFO), so dropping them truncates the tracker's tail.
+  absl::flat_hash_map<TopicPartition, int64_t> first_dropped;
+  int dropped = 0;
+  {
+    absl::MutexLock lock(&jobs_mu_);
+    std::deque<Job> kept;
+    for (Job& job : jobs_) {
+      if (which.empty() || which.contains(job.ticket.tp)) {
+        auto [it, inserted] =
+            first_dropped.emplace(job.ticket.tp, job.ticket.offset);
+        if (!inserted) it->second = std::min(it->second, job.ticket.offset);
+        queued_bytes_ -= job.bytes;
+        ++dropped;
+      } else {
+        kept.push_back(std::move(job));
+      }
+    }
+    jobs_.swap(kept);
+  }
+  for (const auto& [tp, offset] : first_dropped) tracker_.Truncate(tp, offset);
+  outstanding_ -= dropped;
+  return dropped;
 }
 
 void KafkaService::UpdateFlow() {
   if (in_revoke_) return;
+  size_t queued = 0, bytes = 0;
+  {
+    absl::MutexLock lock(&jobs_mu_);
+    queued = jobs_.size();
+    bytes = queued_bytes_;
+  }
   // Paused partitions fetch nothing, yet the consumer keeps polling, so the
-  // group membership stays alive however long the slots are busy. Besides
-  // the busy slots, up to as many submissions wait in our queue: a slot
-  // that frees starts the next one at once, instead of after a resume and
-  // a fetch (which may first wait out a fetch long-poll in flight).
-  const bool pause =
-      stopping_ || fatal_ || outstanding_ >= 2 * options_.parallel;
+  // group membership stays alive however long the slots are busy.
+  const size_t max_queued =
+      std::max<size_t>(16, 4 * static_cast<size_t>(options_.parallel));
+  bool pause;
+  if (stopping_ || fatal_) {
+    pause = true;
+  } else if (paused_) {
+    pause = queued > max_queued / 2 || bytes > kMaxQueuedBytes / 2;
+  } else {
+    pause = queued >= max_queued || bytes >= kMaxQueuedBytes;
+  }
   if (pause == paused_) return;
   const std::vector<TopicPartition> assignment = consumer_->Assignment();
   if (pause) {
@@ -189,6 +246,7 @@ void KafkaService::WorkerLoop() {
       if (jobs_.empty()) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
+      queued_bytes_ -= job.bytes;
     }
     Result result =
         job.message.error.ok()
@@ -292,28 +350,20 @@ void KafkaService::OnRevoked(const std::vector<TopicPartition>& partitions,
                              bool lost) {
   if (partitions.empty()) return;
   in_revoke_ = true;
-  const absl::flat_hash_set<TopicPartition> revoked(partitions.begin(),
-                                                    partitions.end());
   if (lost) {
     // Another member may own them already: committing would be wrong, and
     // work not started is left to it.
     for (const TopicPartition& tp : partitions) tracker_.Forget(tp);
-    int dropped = 0;
-    {
-      absl::MutexLock lock(&jobs_mu_);
-      const auto removed = std::remove_if(
-          jobs_.begin(), jobs_.end(),
-          [&](const Job& job) { return revoked.contains(job.ticket.tp); });
-      dropped = static_cast<int>(jobs_.end() - removed);
-      jobs_.erase(removed, jobs_.end());
-    }
-    outstanding_ -= dropped;
+    const int dropped = DropQueued(partitions);
     LogLine(kWho, absl::StrCat("lost ", Describe(partitions), "; ", dropped,
                                " queued submission(s) dropped, uncommitted "
                                "work will be redelivered"));
     in_revoke_ = false;
     return;
   }
+  // What has not started is left to the next owner (not committed); what
+  // runs is finished, published and committed first.
+  const int dropped = DropQueued(partitions);
   const auto in_flight = [&] {
     int total = 0;
     for (const TopicPartition& tp : partitions) total += tracker_.InFlight(tp);
@@ -322,7 +372,8 @@ void KafkaService::OnRevoked(const std::vector<TopicPartition>& partitions,
   if (const int n = in_flight(); n > 0) {
     LogLine(kWho, absl::StrCat("revoking ", Describe(partitions),
                                ": finishing ", n,
-                               " submission(s) in flight first"));
+                               " submission(s) in flight first (", dropped,
+                               " not started are left to the next owner)"));
   }
   absl::Time next_log = absl::Now() + absl::Seconds(30);
   while (in_flight() > 0 && !fatal_ && !KafkaFatalErrorSeen()) {

@@ -3,6 +3,14 @@
 // publish the results; a submission's offset is committed only once its
 // result is acknowledged, in order per partition (OffsetTracker).
 //
+// Flow control: submissions taken wait in a bounded queue for a free slot.
+// When the queue is full (so every slot is busy) the assigned partitions
+// are paused, and the consumer keeps polling (group membership, rebalances)
+// until the queue is half empty. The queue lets a slot that frees start the
+// next submission at once: with librdkafka 2.0 a resumed partition may wait
+// up to a second for its next fetch, which would idle the slots if every
+// completion meant a resume.
+//
 // Threads: the consumer thread (Run) owns the consumer, the tracker and the
 // flow control; workers judge and publish; the producer's thread reports
 // deliveries. Workers and deliveries talk back through one event queue.
@@ -53,6 +61,7 @@ class KafkaService : private RebalanceListener {
   struct Job {
     OffsetTicket ticket;
     ParsedMessage message;
+    size_t bytes = 0;  // of the Kafka message, for the queue's bound
   };
   struct Event {
     enum Kind { kSlotFree, kDelivered } kind;
@@ -64,7 +73,12 @@ class KafkaService : private RebalanceListener {
   };
 
   void HandleMessage(const rd_kafka_message_t& message);
-  void BeginStop(const std::string& why);
+  // `drop_queued`: give up what was taken but not started (redelivered
+  // later) rather than judging it first.
+  void BeginStop(const std::string& why, bool drop_queued);
+  // Removes queued jobs of `partitions` (all when empty) and truncates the
+  // tracker there. Returns how many.
+  int DropQueued(const std::vector<TopicPartition>& partitions);
   void UpdateFlow();
   // Applies queued events; `wait` blocks up to that long for the first one.
   void ProcessEvents(absl::Duration wait);
@@ -98,6 +112,7 @@ class KafkaService : private RebalanceListener {
 
   absl::Mutex jobs_mu_;
   std::deque<Job> jobs_ ABSL_GUARDED_BY(jobs_mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(jobs_mu_) = 0;
   bool workers_exit_ ABSL_GUARDED_BY(jobs_mu_) = false;
 
   absl::Mutex events_mu_;

@@ -24,9 +24,20 @@ std::optional<OffsetTicket> OffsetTracker::Begin(const TopicPartition& tp,
   const int64_t last = !state.pending.empty() ? state.pending.back().offset
                        : state.position     ? *state.position - 1
                                             : -1;
-  if (offset <= last) return std::nullopt;
+  if (offset <= last || state.truncated_at) return std::nullopt;
   state.pending.push_back({offset, false});
   return OffsetTicket{tp, offset, state.epoch};
+}
+
+void OffsetTracker::Truncate(const TopicPartition& tp, int64_t offset) {
+  auto it = partitions_.find(tp);
+  if (it == partitions_.end()) return;
+  std::deque<Pending>& pending = it->second.pending;
+  while (!pending.empty() && pending.back().offset >= offset) {
+    pending.pop_back();
+  }
+  // Done messages after a gap must not be committed past it.
+  it->second.truncated_at = offset;
 }
 
 std::optional<int64_t> OffsetTracker::Complete(const OffsetTicket& ticket) {

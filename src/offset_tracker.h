@@ -50,6 +50,11 @@ class OffsetTracker {
   // offset does not follow the ones already recorded (a redelivery).
   std::optional<OffsetTicket> Begin(const TopicPartition& tp, int64_t offset);
 
+  // Gives up the consumed messages of `tp` from `offset` on (taken but not
+  // started, and left for redelivery): the commit position never passes
+  // `offset` in this assignment.
+  void Truncate(const TopicPartition& tp, int64_t offset);
+
   // Marks the ticket's message done. Returns the new commit position of its
   // partition when it advanced, nullopt otherwise (or for a stale ticket).
   std::optional<int64_t> Complete(const OffsetTicket& ticket);
@@ -72,6 +77,8 @@ class OffsetTracker {
     uint64_t epoch = 0;
     std::deque<Pending> pending;  // consumed, increasing offsets
     std::optional<int64_t> position;
+    // Set by Truncate: nothing more is taken in this assignment.
+    std::optional<int64_t> truncated_at;
   };
 
   absl::flat_hash_map<TopicPartition, PartitionState> partitions_;

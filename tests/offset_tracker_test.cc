@@ -101,5 +101,21 @@ TEST(OffsetTrackerTest, UnassignedPartitionIsNotTracked) {
   EXPECT_TRUE(tracker.CommitPositions().empty());
 }
 
+TEST(OffsetTrackerTest, TruncatedTailIsNeverCommitted) {
+  OffsetTracker tracker;
+  tracker.Assign(kP0);
+  auto running = tracker.Begin(kP0, 0);
+  auto queued1 = tracker.Begin(kP0, 1);
+  auto queued2 = tracker.Begin(kP0, 2);
+  ASSERT_TRUE(running && queued1 && queued2);
+  // Stopping: the queued ones are given up, the running one finishes.
+  tracker.Truncate(kP0, 1);
+  EXPECT_EQ(tracker.InFlight(kP0), 1);
+  EXPECT_EQ(tracker.Begin(kP0, 3), std::nullopt);
+  EXPECT_EQ(tracker.Complete(*queued2), std::nullopt);
+  EXPECT_EQ(tracker.Complete(*running), 1);
+  EXPECT_EQ(tracker.CommitPosition(kP0), 1);
+}
+
 }  // namespace
 }  // namespace scrc
