@@ -139,11 +139,6 @@ TEST_F(SandboxRootlessTest, RunsTrueAsBoxUser) {
 }
 
 TEST_F(SandboxRootlessTest, MemoryBombEndsWithoutACgroup) {
-#if defined(__SANITIZE_ADDRESS__)
-  // The box init is a copy of the runner; under ASan it dies as soon as the
-  // RLIMIT_AS fallback is set on it (its shadow memory is address space).
-  GTEST_SKIP() << "RLIMIT_AS fallback cannot be tested in an ASan build";
-#endif
   // Through RLIMIT_AS and the CPU or wall limit; the run says what was not
   // enforced.
   EXPECT_NE(kv_["membomb.outcome"], "") << shown();
