@@ -19,9 +19,11 @@ struct BadInput {
 
 std::vector<BadInput> BadInputs() {
   std::vector<BadInput> bad = {
-      {"bad-json", R"({"id":"bad-json","language":"python","source":)",
+      {"bad-json",
+       R"({"id":"bad-json","language":"python","source":)",
        {"invalid JSON at offset"}},
-      {"missing-fields", R"({"id":"missing-fields"})",
+      {"missing-fields",
+       R"({"id":"missing-fields"})",
        {"language: required", "source: required"}},
       {"wrong-types",
        R"j({"id":"wrong-types","language":5,"source":"print(1)",)j"
@@ -33,8 +35,9 @@ std::vector<BadInput> BadInputs() {
        {"language: unsupported", "cobol"}},
       {"not-an-object", "[1,2,3]", {"must be a JSON object"}},
       {"empty-message", "", {"invalid JSON"}},
-      {"bad-type", R"({"id":"bad-type","type":"quit","language":"c",)"
-                   R"("source":"int main(){}"})",
+      {"bad-type",
+       R"({"id":"bad-type","type":"quit","language":"c",)"
+       R"("source":"int main(){}"})",
        {"type: must be \"script\" or \"done\""}},
   };
   ScriptSpec huge = PythonSum("huge-source");
@@ -80,8 +83,8 @@ TEST(KafkaBadInputTest, EveryBadMessageIsAnsweredAndTheRunnerGoesOn) {
 
   ServeProcess serve(topics.Env(1), topics.group);
   ASSERT_GT(serve.pid(), 0);
-  ASSERT_TRUE(results.WaitFor(ids, absl::Minutes(5),
-                              [&] { return serve.Running(); }))
+  ASSERT_TRUE(
+      results.WaitFor(ids, absl::Minutes(5), [&] { return serve.Running(); }))
       << results.MissingOf(ids).size() << " results missing\n"
       << serve.Log();
   EXPECT_TRUE(serve.Running()) << serve.Log();

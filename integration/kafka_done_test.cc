@@ -48,9 +48,9 @@ TEST(KafkaDoneTest, DoneMessageStopsTheRunnerAfterTheWorkBeforeIt) {
 
   // A runner started later judges what came after the marker.
   ServeProcess next(topics.Env(1), topics.group + "-next");
-  EXPECT_TRUE(results.WaitFor(after, absl::Minutes(2),
-                              [&] { return next.Running(); }))
-      << next.Log();
+  EXPECT_TRUE(results.WaitFor(after, absl::Minutes(2), [&] {
+    return next.Running();
+  })) << next.Log();
   next.Signal(SIGTERM);
   EXPECT_EQ(next.Wait(absl::Minutes(2)), 0) << next.Log();
   EXPECT_EQ(results.Duplicates(), 0);

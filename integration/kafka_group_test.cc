@@ -64,10 +64,10 @@ TEST(KafkaGroupTest, KillingOneOfThreeRunnersLosesNoSubmission) {
   EXPECT_EQ(runners[0]->Wait(absl::Minutes(1)), 128 + SIGKILL);
   const size_t results_at_kill = results.Count();
 
-  EXPECT_TRUE(results.WaitFor(ids, absl::Minutes(10), [&] {
-    return runners[1]->Running() || runners[2]->Running();
-  })) << results.MissingOf(ids).size()
-      << " results missing\n"
+  EXPECT_TRUE(results.WaitFor(
+      ids, absl::Minutes(10),
+      [&] { return runners[1]->Running() || runners[2]->Running(); }))
+      << results.MissingOf(ids).size() << " results missing\n"
       << runners[1]->Log() << runners[2]->Log();
   // Late duplicates, if any, show up here.
   results.PollOnce(absl::Seconds(2));

@@ -48,12 +48,11 @@ inline std::string Brokers() {
 }
 
 inline KafkaProperties Common() {
-  return {{"bootstrap.servers", Brokers()},
-          {"message.max.bytes", "67108864"}};
+  return {{"bootstrap.servers", Brokers()}, {"message.max.bytes", "67108864"}};
 }
 
 // Empty when the broker answers metadata, else why not.
-inline std::string BrokerProblem() {
+inline std::string CheckBroker() {
   auto conf = MakeKafkaConf(Common(), "test");
   if (!conf.ok()) return std::string(conf.status().message());
   auto rk = NewKafkaHandle(RD_KAFKA_PRODUCER, *std::move(conf));
@@ -66,14 +65,20 @@ inline std::string BrokerProblem() {
   return "";
 }
 
-#define SCRC_REQUIRE_BROKER()                                              \
-  do {                                                                     \
-    const std::string problem = ::scrc::kafka_test::BrokerProblem();       \
-    if (!problem.empty()) {                                                \
+// Asked once per test binary: every Kafka test skips at once without one.
+inline const std::string& BrokerProblem() {
+  static const std::string* problem = new std::string(CheckBroker());
+  return *problem;
+}
+
+#define SCRC_REQUIRE_BROKER()                                                \
+  do {                                                                       \
+    const std::string problem = ::scrc::kafka_test::BrokerProblem();         \
+    if (!problem.empty()) {                                                  \
       GTEST_SKIP() << "no Kafka broker at " << ::scrc::kafka_test::Brokers() \
-                   << " (" << problem                                      \
-                   << "); start one with scripts/kafka start";             \
-    }                                                                      \
+                   << " (" << problem                                        \
+                   << "); start one with scripts/kafka start";               \
+    }                                                                        \
   } while (0)
 
 // Topic and group names no earlier run used.
@@ -101,8 +106,9 @@ inline absl::Status CreateTopic(const std::string& name, int partitions) {
       status = absl::InternalError(rd_kafka_event_error_string(event));
     } else {
       size_t count = 0;
-      const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(
-          rd_kafka_event_CreateTopics_result(event), &count);
+      const rd_kafka_topic_result_t** results =
+          rd_kafka_CreateTopics_result_topics(
+              rd_kafka_event_CreateTopics_result(event), &count);
       for (size_t i = 0; i < count; ++i) {
         if (rd_kafka_topic_result_error(results[i]) !=
             RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -202,8 +208,7 @@ class Sender {
 class ResultCollector {
  public:
   explicit ResultCollector(const std::string& topic) {
-    auto tail =
-        ResultsTail::Open(Common(), topic, absl::Seconds(30), true);
+    auto tail = ResultsTail::Open(Common(), topic, absl::Seconds(30), true);
     if (tail.ok()) tail_ = *std::move(tail);
   }
   bool ok() const { return tail_ != nullptr; }
@@ -233,7 +238,8 @@ class ResultCollector {
     return MissingOf(ids).empty();
   }
 
-  std::vector<std::string> MissingOf(const std::vector<std::string>& ids) const {
+  std::vector<std::string> MissingOf(
+      const std::vector<std::string>& ids) const {
     std::vector<std::string> missing;
     for (const std::string& id : ids) {
       if (!by_id_.contains(id)) missing.push_back(id);
@@ -325,7 +331,8 @@ class ServeProcess {
     merged.emplace("SCRC_HOST_MODE", "1");
     for (const auto& [k, v] : env) merged[k] = v;
     std::vector<std::string> storage;
-    for (const auto& [k, v] : merged) storage.push_back(absl::StrCat(k, "=", v));
+    for (const auto& [k, v] : merged)
+      storage.push_back(absl::StrCat(k, "=", v));
     std::vector<char*> envp;
     for (std::string& s : storage) envp.push_back(s.data());
     envp.push_back(nullptr);
@@ -369,8 +376,8 @@ class ServeProcess {
       const pid_t r = waitpid(pid_, &status, WNOHANG);
       if (r == pid_) {
         exited_ = true;
-        code_ = WIFEXITED(status) ? WEXITSTATUS(status)
-                                  : 128 + WTERMSIG(status);
+        code_ =
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         return code_;
       }
       if (absl::Now() > deadline) {

@@ -12,13 +12,14 @@
 namespace scrc::kafka_test {
 namespace {
 
-const std::string kKafkaScript = absl::StrCat(SCRC_SOURCE_DIR, "/scripts/kafka");
+const std::string kKafkaScript =
+    absl::StrCat(SCRC_SOURCE_DIR, "/scripts/kafka");
 
 // The brokers under test are the one scripts/kafka runs (same port).
 bool BrokerIsOurs() {
   const char* port = std::getenv("SCRC_KAFKA_PORT");
-  const std::string ours =
-      absl::StrCat("127.0.0.1:", port != nullptr && *port != '\0' ? port : "9092");
+  const std::string ours = absl::StrCat(
+      "127.0.0.1:", port != nullptr && *port != '\0' ? port : "9092");
   if (Brokers() != ours) return false;
   return std::system((kKafkaScript + " status >/dev/null 2>&1").c_str()) == 0;
 }
@@ -90,8 +91,8 @@ TEST(KafkaOutageTest, BrokerDownForTwentySecondsLosesNothing) {
               << " results before the outage\n";
   }
 
-  EXPECT_TRUE(results.WaitFor(ids, absl::Minutes(10),
-                              [&] { return serve.Running(); }))
+  EXPECT_TRUE(
+      results.WaitFor(ids, absl::Minutes(10), [&] { return serve.Running(); }))
       << results.MissingOf(ids).size() << " results missing\n"
       << serve.Log();
   EXPECT_TRUE(serve.Running()) << serve.Log();

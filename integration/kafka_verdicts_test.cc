@@ -27,13 +27,13 @@ std::vector<Case> Cases() {
        "WA",
        30},
       {{"", "python", "while True:\n    pass\n", tests, 500}, "TL", 4},
-      {{"", "python", "x = bytearray(512*1024*1024)\nprint(len(x))\n", tests,
-        0, 64 << 20},
+      {{"", "python", "x = bytearray(512*1024*1024)\nprint(len(x))\n", tests, 0,
+        64 << 20},
        "ML",
        10},
       {{"", "python", "def f(:\n", tests}, "BF", 15},
       {{"", "python", "import sys\nsys.exit(3)\n", tests}, "RE", 15},
-      {CSum(""), "OK", 70},
+      {CSum(""), "OK", 65},
       {{"", "c",
         "#include <stdio.h>\nint main(){int a,b;scanf(\"%d %d\",&a,&b);"
         "printf(\"%d\\n\",a*b);return 0;}\n",
@@ -44,9 +44,17 @@ std::vector<Case> Cases() {
         500},
        "TL",
        4},
+      // Every page touched, so no compiler can elide the allocation.
+      {{"", "c",
+        "#include <stdio.h>\n#include <stdlib.h>\nint main(){size_t "
+        "n=512u<<20;char*p=malloc(n);if(!p)return 2;for(size_t "
+        "i=0;i<n;i+=4096)p[i]=(char)i;long s=0;for(size_t "
+        "i=0;i<n;i+=4096)s+=p[i];printf(\"%ld\\n\",s);return 0;}\n",
+        tests, 0, 64 << 20},
+       "ML",
+       5},
       {{"", "c", "int main( {\n", tests}, "BF", 15},
-      {{"", "c", "int main(){volatile int*p=0;return *p;}\n", tests}, "RE",
-       15},
+      {{"", "c", "int main(){volatile int*p=0;return *p;}\n", tests}, "RE", 15},
       {{"", "cpp",
         "#include <iostream>\nint main(){int a,b;std::cin>>a>>b;"
         "std::cout<<a+b<<\"\\n\";}\n",

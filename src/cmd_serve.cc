@@ -81,8 +81,8 @@ bool ParseArgs(const Args& args, ServeArgs& out) {
     if (a == "--embedded-kafka") {
       out.embedded = true;
     } else if (a == "--partitions" && has_value) {
-      if (!absl::SimpleAtoi(args[++i], &out.partitions) ||
-          out.partitions < 1 || out.partitions > 1000) {
+      if (!absl::SimpleAtoi(args[++i], &out.partitions) || out.partitions < 1 ||
+          out.partitions > 1000) {
         return false;
       }
       partitions_set = true;
@@ -129,7 +129,8 @@ bool WriteBootstrapFile(const std::string& path, const std::string& address) {
 }
 
 void Fail(const absl::Status& status) {
-  std::fprintf(stderr, "scrc serve: %s\n", std::string(status.message()).c_str());
+  std::fprintf(stderr, "scrc serve: %s\n",
+               std::string(status.message()).c_str());
 }
 
 }  // namespace
@@ -170,8 +171,8 @@ int ServeCommand(const Args& args) {
     std::fflush(stdout);
     if (!serve.bootstrap_file.empty() &&
         !WriteBootstrapFile(serve.bootstrap_file, kafka.brokers)) {
-      Fail(absl::InternalError(absl::StrCat(
-          "write ", serve.bootstrap_file, ": ", std::strerror(errno))));
+      Fail(absl::InternalError(absl::StrCat("write ", serve.bootstrap_file,
+                                            ": ", std::strerror(errno))));
       return 1;
     }
   }
@@ -180,11 +181,12 @@ int ServeCommand(const Args& args) {
   std::fprintf(stderr, "scrc serve: configuration\n%s%s%s",
                DescribeKafkaConfig(kafka).c_str(),
                DescribeExecutorOptions(executor_options, languages).c_str(),
-               embedded ? absl::StrFormat("  %-24s %s (%d partitions, in memory)\n",
-                                          "embedded Kafka broker", kafka.brokers,
-                                          serve.partitions)
-                              .c_str()
-                        : "");
+               embedded
+                   ? absl::StrFormat("  %-24s %s (%d partitions, in memory)\n",
+                                     "embedded Kafka broker", kafka.brokers,
+                                     serve.partitions)
+                         .c_str()
+                   : "");
 
   auto executor = Executor::Create(executor_options);
   if (!executor.ok()) {

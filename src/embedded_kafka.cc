@@ -26,8 +26,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedKafka>> EmbeddedKafka::Start(
     const rd_kafka_resp_err_t err =
         rd_kafka_mock_topic_create(cluster, topic.c_str(), partitions, 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaError(absl::StrCat("create topic ", topic, " on the embedded broker"),
-                        err);
+      return KafkaError(
+          absl::StrCat("create topic ", topic, " on the embedded broker"), err);
     }
   }
   return kafka;

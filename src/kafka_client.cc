@@ -60,9 +60,9 @@ void OnError(rd_kafka_t* rk, int err, const char* reason, void*) {
     const rd_kafka_resp_err_t orig =
         rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
     g_fatal = true;
-    LogLine(g_who.load(), absl::StrCat("kafka: fatal error (",
-                                       rd_kafka_err2name(orig), "): ", fatal,
-                                       "; stopping"));
+    LogLine(g_who.load(),
+            absl::StrCat("kafka: fatal error (", rd_kafka_err2name(orig),
+                         "): ", fatal, "; stopping"));
     return;
   }
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
@@ -147,10 +147,9 @@ absl::StatusOr<KafkaHandle> NewKafkaHandle(rd_kafka_type_t type,
   // rd_kafka_new owns the configuration only when it succeeds.
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof(error));
   if (rk == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("create kafka ",
-                     type == RD_KAFKA_PRODUCER ? "producer" : "consumer", ": ",
-                     error));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "create kafka ", type == RD_KAFKA_PRODUCER ? "producer" : "consumer",
+        ": ", error));
   }
   conf.release();
   return KafkaHandle(rk);

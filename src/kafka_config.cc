@@ -27,7 +27,8 @@ bool ValidTopicName(const std::string& name, std::string* why) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
         c != '_' && c != '-') {
       *why = absl::StrCat(
-          "'", name, "' has characters other than letters, digits, '.', '_', '-'");
+          "'", name,
+          "' has characters other than letters, digits, '.', '_', '-'");
       return false;
     }
   }
@@ -72,9 +73,8 @@ KafkaConfig ReadKafkaConfig(const EnvLookup& env, ConfigErrors& errors) {
                             "': results would be read back as submissions)"));
   }
   c.group_id = EnvString(env, "KAFKA_GROUP_ID", c.group_id);
-  c.script_expected =
-      EnvInt(env, "SCRIPT_EXPECTED", 0, 0,
-             std::numeric_limits<int64_t>::max(), errors);
+  c.script_expected = EnvInt(env, "SCRIPT_EXPECTED", 0, 0,
+                             std::numeric_limits<int64_t>::max(), errors);
 
   c.security_protocol =
       absl::AsciiStrToLower(EnvString(env, "KAFKA_SECURITY_PROTOCOL", ""));

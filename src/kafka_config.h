@@ -19,7 +19,7 @@ struct KafkaConfig {
   std::string topic = "scripts";
   std::string group_id = "scrc-runner";
   std::string results_topic = "script-results";
-  int64_t script_expected = 0;  // 0: unlimited
+  int64_t script_expected = 0;    // 0: unlimited
   std::string security_protocol;  // empty: librdkafka's default, plaintext
   std::string sasl_mechanism;
   std::string sasl_username;

@@ -30,8 +30,8 @@ std::vector<TopicPartition> ToTopicPartitions(
 }
 
 KafkaPartitionList ToKafkaList(const std::vector<TopicPartition>& partitions) {
-  KafkaPartitionList list(rd_kafka_topic_partition_list_new(
-      static_cast<int>(partitions.size())));
+  KafkaPartitionList list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (const TopicPartition& tp : partitions) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(),
                                       tp.partition);
@@ -44,39 +44,39 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     RebalanceListener* listener, const char* who) {
   g_consumer_who = who;
   // `common` comes last so a caller can override these defaults.
-  KafkaProperties properties(
-      {
-          {"group.id", group_id},
-          {"partition.assignment.strategy", "cooperative-sticky"},
-          // Offsets are stored by us once a result is acknowledged, and
-          // committed by librdkafka's timer (plus explicitly on revoke and
-          // shutdown).
-          {"enable.auto.commit", "true"},
-          {"enable.auto.offset.store", "false"},
-          {"auto.commit.interval.ms", "1000"},
-          // Submissions sent before the first runner started are judged.
-          {"auto.offset.reset", "earliest"},
-          {"allow.auto.create.topics", "true"},
-          // A 50 MiB message must be fetched (and answered with an error),
-          // not wedge the partition.
-          {"fetch.max.bytes", "67108864"},
-          {"receive.message.max.bytes", "134217728"},
-          {"queued.max.messages.kbytes", "131072"},
-          // After a resume, the next fetch waits for the one in flight; a
-          // broker holds that one up to this long when the partition is
-          // at its end.
-          {"fetch.wait.max.ms", "100"},
-          {"fetch.error.backoff.ms", "20"},
-          // A revoke waits for the submissions in flight.
-          {"max.poll.interval.ms", "600000"},
-          {"reconnect.backoff.ms", "100"},
-          {"reconnect.backoff.max.ms", "5000"},
-      });
+  KafkaProperties properties({
+      {"group.id", group_id},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      // Offsets are stored by us once a result is acknowledged, and
+      // committed by librdkafka's timer (plus explicitly on revoke and
+      // shutdown).
+      {"enable.auto.commit", "true"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.commit.interval.ms", "1000"},
+      // Submissions sent before the first runner started are judged.
+      {"auto.offset.reset", "earliest"},
+      {"allow.auto.create.topics", "true"},
+      // A 50 MiB message must be fetched (and answered with an error),
+      // not wedge the partition.
+      {"fetch.max.bytes", "67108864"},
+      {"receive.message.max.bytes", "134217728"},
+      {"queued.max.messages.kbytes", "131072"},
+      // After a resume, the next fetch waits for the one in flight; a
+      // broker holds that one up to this long when the partition is
+      // at its end.
+      {"fetch.wait.max.ms", "100"},
+      // A fetch answered while its partition was paused is discarded as
+      // outdated and backs off like an error; keep that short.
+      {"fetch.error.backoff.ms", "20"},
+      // A revoke waits for the submissions in flight.
+      {"max.poll.interval.ms", "600000"},
+      {"reconnect.backoff.ms", "100"},
+      {"reconnect.backoff.max.ms", "5000"},
+  });
   properties.insert(properties.end(), common.begin(), common.end());
   auto conf = MakeKafkaConf(properties, who);
   if (!conf.ok()) return conf.status();
-  std::unique_ptr<KafkaConsumer> consumer(
-      new KafkaConsumer(nullptr, listener));
+  std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer(nullptr, listener));
   rd_kafka_conf_set_opaque(conf->get(), consumer.get());
   rd_kafka_conf_set_rebalance_cb(conf->get(), &KafkaConsumer::OnRebalance);
   auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, *std::move(conf));

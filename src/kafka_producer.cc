@@ -10,18 +10,17 @@ namespace scrc {
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     const KafkaProperties& common, const char* who) {
   // `common` comes last so a caller can override these defaults.
-  KafkaProperties properties(
-      {
-          {"enable.idempotence", "true"},  // implies acks=all
-          {"acks", "all"},
-          // 0: no delivery timeout. A result waits out a broker outage.
-          {"message.timeout.ms", "0"},
-          // Results are small and latency matters more than batching.
-          {"linger.ms", "1"},
-          {"reconnect.backoff.ms", "100"},
-          {"reconnect.backoff.max.ms", "5000"},
-          {"message.max.bytes", "1000000"},
-      });
+  KafkaProperties properties({
+      {"enable.idempotence", "true"},  // implies acks=all
+      {"acks", "all"},
+      // 0: no delivery timeout. A result waits out a broker outage.
+      {"message.timeout.ms", "0"},
+      // Results are small and latency matters more than batching.
+      {"linger.ms", "1"},
+      {"reconnect.backoff.ms", "100"},
+      {"reconnect.backoff.max.ms", "5000"},
+      {"message.max.bytes", "1000000"},
+  });
   properties.insert(properties.end(), common.begin(), common.end());
   auto conf = MakeKafkaConf(properties, who);
   if (!conf.ok()) return conf.status();
@@ -55,8 +54,8 @@ void KafkaProducer::Publish(const std::string& topic, absl::string_view key,
         rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_KEY(key.data(), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE(callback), RD_KAFKA_V_END);
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(callback),
+        RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Only while the brokers are away for long: wait for room.

@@ -9,11 +9,11 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "src/kafka_client.h"
 
@@ -44,8 +44,7 @@ class KafkaProducer {
 
  private:
   explicit KafkaProducer(KafkaHandle rk);
-  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message,
-                         void*);
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*);
 
   KafkaHandle rk_;
   std::atomic<bool> stop_{false};

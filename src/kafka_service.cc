@@ -38,6 +38,9 @@ KafkaService::KafkaService(KafkaServiceOptions options, Executor* executor,
     : options_(std::move(options)), executor_(executor), stop_(stop) {}
 
 KafkaService::~KafkaService() {
+  // Their callbacks use the members below: gone first.
+  producer_.reset();
+  consumer_.reset();
   {
     absl::MutexLock lock(&jobs_mu_);
     workers_exit_ = true;
@@ -122,8 +125,7 @@ int KafkaService::Run() {
 void KafkaService::HandleMessage(const rd_kafka_message_t& message) {
   // Not taken: its offset stays uncommitted, so it is redelivered.
   if (stopping_ || fatal_) return;
-  const TopicPartition tp{rd_kafka_topic_name(message.rkt),
-                          message.partition};
+  const TopicPartition tp{rd_kafka_topic_name(message.rkt), message.partition};
   const std::optional<OffsetTicket> ticket = tracker_.Begin(tp, message.offset);
   if (!ticket) {
     // Not ours any more, or already taken in this assignment.
@@ -133,10 +135,10 @@ void KafkaService::HandleMessage(const rd_kafka_message_t& message) {
       message.key_len > 0
           ? std::string(static_cast<const char*>(message.key), message.key_len)
           : absl::StrCat(tp.topic, "-", tp.partition, "-", message.offset);
-  const std::string_view payload(
-      message.payload != nullptr ? static_cast<const char*>(message.payload)
-                                 : "",
-      message.len);
+  const std::string_view payload(message.payload != nullptr
+                                     ? static_cast<const char*>(message.payload)
+                                     : "",
+                                 message.len);
   ParsedMessage parsed =
       ParseScriptMessage(payload, fallback_id, options_.contract);
   if (parsed.kind == ParsedMessage::kDone) {
@@ -154,8 +156,7 @@ void KafkaService::HandleMessage(const rd_kafka_message_t& message) {
     jobs_.push_back(Job{*ticket, std::move(parsed), message.len});
     queued_bytes_ += message.len;
   }
-  if (options_.script_expected > 0 &&
-      accepted_ >= options_.script_expected) {
+  if (options_.script_expected > 0 && accepted_ >= options_.script_expected) {
     BeginStop(absl::StrCat("SCRIPT_EXPECTED=", options_.script_expected,
                            " submissions taken"),
               /*drop_queued=*/false);
@@ -212,8 +213,10 @@ void KafkaService::UpdateFlow() {
   }
   // Paused partitions fetch nothing, yet the consumer keeps polling, so the
   // group membership stays alive however long the slots are busy.
+  // Resuming at half full leaves about a second of cheap submissions to
+  // cover the fetch that follows a resume.
   const size_t max_queued =
-      std::max<size_t>(16, 4 * static_cast<size_t>(options_.parallel));
+      std::max<size_t>(64, 16 * static_cast<size_t>(options_.parallel));
   bool pause;
   if (stopping_ || fatal_) {
     pause = true;
@@ -238,10 +241,10 @@ void KafkaService::WorkerLoop() {
     {
       absl::MutexLock lock(&jobs_mu_);
       jobs_mu_.Await(absl::Condition(
-          +[](KafkaService* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-               self->jobs_mu_) {
-            return !self->jobs_.empty() || self->workers_exit_;
-          },
+          +[](KafkaService* self)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->jobs_mu_) {
+                 return !self->jobs_.empty() || self->workers_exit_;
+               },
           this));
       if (jobs_.empty()) return;
       job = std::move(jobs_.front());
@@ -263,7 +266,7 @@ void KafkaService::Publish(const OffsetTicket& ticket, const Result& result,
                            bool fallback) {
   const std::string json =
       SerializeResult(result, KafkaProducer::kMaxValueBytes);
-  Event delivered{Event::kDelivered, ticket, result.id,
+  Event delivered{Event::kDelivered,          ticket,           result.id,
                   VerdictName(result.status), absl::OkStatus(), fallback};
   producer_->Publish(options_.results_topic, result.id, json,
                      [this, delivered](absl::Status status) mutable {
@@ -316,10 +319,10 @@ void KafkaService::OnDelivered(const Event& event) {
   if (!event.fallback && !KafkaFatalErrorSeen()) {
     // E.g. refused by the broker as too large for the results topic: the
     // submission still gets an answer, one that always fits.
-    LogLine(kWho, absl::StrCat("result ", event.id, " (", event.status,
-                               ") could not be published: ",
-                               event.delivery.message(),
-                               "; publishing an IE result instead"));
+    LogLine(kWho,
+            absl::StrCat("result ", event.id, " (", event.status,
+                         ") could not be published: ", event.delivery.message(),
+                         "; publishing an IE result instead"));
     Result result = MakeErrorResult(
         event.id, absl::StrCat("the result could not be published: ",
                                event.delivery.message()));
@@ -327,9 +330,9 @@ void KafkaService::OnDelivered(const Event& event) {
     Publish(event.ticket, result, /*fallback=*/true);
     return;
   }
-  LogLine(kWho, absl::StrCat("cannot publish results (", event.delivery.message(),
-                             "); stopping, ", Where(event.ticket),
-                             " stays uncommitted"));
+  LogLine(kWho, absl::StrCat("cannot publish results (",
+                             event.delivery.message(), "); stopping, ",
+                             Where(event.ticket), " stays uncommitted"));
   fatal_ = true;
 }
 
@@ -370,10 +373,10 @@ void KafkaService::OnRevoked(const std::vector<TopicPartition>& partitions,
     return total;
   };
   if (const int n = in_flight(); n > 0) {
-    LogLine(kWho, absl::StrCat("revoking ", Describe(partitions),
-                               ": finishing ", n,
-                               " submission(s) in flight first (", dropped,
-                               " not started are left to the next owner)"));
+    LogLine(kWho,
+            absl::StrCat("revoking ", Describe(partitions), ": finishing ", n,
+                         " submission(s) in flight first (", dropped,
+                         " not started are left to the next owner)"));
   }
   absl::Time next_log = absl::Now() + absl::Seconds(30);
   while (in_flight() > 0 && !fatal_ && !KafkaFatalErrorSeen()) {

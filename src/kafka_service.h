@@ -83,8 +83,7 @@ class KafkaService : private RebalanceListener {
   // Applies queued events; `wait` blocks up to that long for the first one.
   void ProcessEvents(absl::Duration wait);
   void OnDelivered(const Event& event);
-  void Publish(const OffsetTicket& ticket, const Result& result,
-               bool fallback);
+  void Publish(const OffsetTicket& ticket, const Result& result, bool fallback);
   void WorkerLoop();
   void PushEvent(Event event);
   absl::Status CommitAll();

@@ -22,8 +22,8 @@ std::optional<OffsetTicket> OffsetTracker::Begin(const TopicPartition& tp,
   if (it == partitions_.end()) return std::nullopt;
   PartitionState& state = it->second;
   const int64_t last = !state.pending.empty() ? state.pending.back().offset
-                       : state.position     ? *state.position - 1
-                                            : -1;
+                       : state.position       ? *state.position - 1
+                                              : -1;
   if (offset <= last || state.truncated_at) return std::nullopt;
   state.pending.push_back({offset, false});
   return OffsetTicket{tp, offset, state.epoch};
@@ -68,9 +68,9 @@ std::optional<int64_t> OffsetTracker::Complete(const OffsetTicket& ticket) {
 int OffsetTracker::InFlight(const TopicPartition& tp) const {
   auto it = partitions_.find(tp);
   if (it == partitions_.end()) return 0;
-  return static_cast<int>(std::count_if(
-      it->second.pending.begin(), it->second.pending.end(),
-      [](const Pending& p) { return !p.done; }));
+  return static_cast<int>(
+      std::count_if(it->second.pending.begin(), it->second.pending.end(),
+                    [](const Pending& p) { return !p.done; }));
 }
 
 int OffsetTracker::InFlight() const {
@@ -86,8 +86,8 @@ std::optional<int64_t> OffsetTracker::CommitPosition(
   return it->second.position;
 }
 
-std::vector<std::pair<TopicPartition, int64_t>>
-OffsetTracker::CommitPositions() const {
+std::vector<std::pair<TopicPartition, int64_t>> OffsetTracker::CommitPositions()
+    const {
   std::vector<std::pair<TopicPartition, int64_t>> positions;
   for (const auto& [tp, state] : partitions_) {
     if (state.position) positions.emplace_back(tp, *state.position);

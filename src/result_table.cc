@@ -86,14 +86,15 @@ std::string FormatResultTable(const std::vector<ResultSummary>& results,
     id_width = std::max(id_width, r.id.size());
     language_width = std::max(language_width, r.language.size());
   }
-  for (const std::string& id : missing) id_width = std::max(id_width, id.size());
+  for (const std::string& id : missing)
+    id_width = std::max(id_width, id.size());
   const auto row = [&](absl::string_view id, absl::string_view language,
                        absl::string_view status, absl::string_view tests,
                        absl::string_view time, absl::string_view latency,
                        absl::string_view error) {
-    return absl::StrFormat("%-*s  %-*s  %-6s  %-7s  %8s  %11s  %s\n",
-                           id_width, id, language_width, language, status,
-                           tests, time, latency, error);
+    return absl::StrFormat("%-*s  %-*s  %-6s  %-7s  %8s  %11s  %s\n", id_width,
+                           id, language_width, language, status, tests, time,
+                           latency, error);
   };
   std::string out = row("ID", "LANGUAGE", "STATUS", "TESTS", "TIME(ms)",
                         "LATENCY(ms)", "ERROR");
@@ -106,12 +107,12 @@ std::string FormatResultTable(const std::vector<ResultSummary>& results,
   for (const std::string& id : missing) {
     out += row(id, "", "?", "", "", "", "no result");
   }
-  absl::StrAppend(
-      &out, results.size(), " result(s): ",
-      absl::StrJoin(counts, ", ",
-                    [](std::string* o, const std::pair<const std::string, int>& c) {
-                      absl::StrAppend(o, c.second, " ", c.first);
-                    }));
+  absl::StrAppend(&out, results.size(), " result(s): ",
+                  absl::StrJoin(counts, ", ",
+                                [](std::string* o,
+                                   const std::pair<const std::string, int>& c) {
+                                  absl::StrAppend(o, c.second, " ", c.first);
+                                }));
   if (!missing.empty()) absl::StrAppend(&out, "; ", missing.size(), " missing");
   out += "\n";
   return out;

@@ -48,9 +48,9 @@ TEST(KafkaConfigTest, EveryProblemIsListedAtOnce) {
 
 TEST(KafkaConfigTest, ResultsTopicMustDifferFromScriptsTopic) {
   ConfigErrors errors;
-  ReadKafkaConfig(MapEnv({{"KAFKA_TOPIC", "same"},
-                          {"KAFKA_RESULTS_TOPIC", "same"}}),
-                  errors);
+  ReadKafkaConfig(
+      MapEnv({{"KAFKA_TOPIC", "same"}, {"KAFKA_RESULTS_TOPIC", "same"}}),
+      errors);
   EXPECT_THAT(std::string(errors.ToStatus().message()),
               HasSubstr("KAFKA_RESULTS_TOPIC: must differ from KAFKA_TOPIC"));
 }
