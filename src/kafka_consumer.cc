@@ -52,7 +52,9 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       // shutdown).
       {"enable.auto.commit", "true"},
       {"enable.auto.offset.store", "false"},
-      {"auto.commit.interval.ms", "1000"},
+      // Short: what a killed runner published but had not committed yet
+      // is judged again by the next owner.
+      {"auto.commit.interval.ms", "250"},
       // Submissions sent before the first runner started are judged.
       {"auto.offset.reset", "earliest"},
       {"allow.auto.create.topics", "true"},

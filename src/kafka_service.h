@@ -9,7 +9,9 @@
 // until the queue is half empty. The queue lets a slot that frees start the
 // next submission at once: with librdkafka 2.0 a resumed partition may wait
 // up to a second for its next fetch, which would idle the slots if every
-// completion meant a resume.
+// completion meant a resume. On SIGTERM and on a revoke, what waits in the
+// queue is given up uncommitted (the next owner judges it); what runs is
+// finished, published and committed first.
 //
 // Threads: the consumer thread (Run) owns the consumer, the tracker and the
 // flow control; workers judge and publish; the producer's thread reports
