@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "rapidjson/document.h"
+#include "src/json_type.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/reader.h"
 #include "rapidjson/stringbuffer.h"
@@ -50,15 +51,6 @@ class Problems {
   std::vector<std::string> listed_;
   size_t unlisted_ = 0;
 };
-
-const char* TypeName(const Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsBool()) return "boolean";
-  if (v.IsNumber()) return "number";
-  if (v.IsString()) return "string";
-  if (v.IsArray()) return "array";
-  return "object";
-}
 
 std::string_view View(const Value& v) {
   return std::string_view(v.GetString(), v.GetStringLength());
@@ -151,7 +143,7 @@ std::optional<int64_t> ReadNonNegative(const Value& object, const char* key,
                               ")"));
   } else {
     problems.Add(absl::StrCat(field, ": must be an integer (got ",
-                              TypeName(v), ")"));
+                              JsonTypeName(v), ")"));
   }
   return std::nullopt;
 }
@@ -165,7 +157,7 @@ std::optional<std::string> ReadOptionalString(const Value& object,
   if (it == object.MemberEnd() || it->value.IsNull()) return std::nullopt;
   if (!it->value.IsString()) {
     problems.Add(absl::StrCat(field, ": must be a string (got ",
-                              TypeName(it->value), ")"));
+                              JsonTypeName(it->value), ")"));
     return std::nullopt;
   }
   return std::string(View(it->value));
@@ -177,7 +169,7 @@ void ParseLimits(const Value& root, const ContractOptions& options,
   if (it == root.MemberEnd() || it->value.IsNull()) return;
   if (!it->value.IsObject()) {
     problems.Add(absl::StrCat("limits: must be an object (got ",
-                              TypeName(it->value), ")"));
+                              JsonTypeName(it->value), ")"));
     return;
   }
   const Value& limits = it->value;
@@ -203,7 +195,7 @@ void ParseTests(const Value& root, const ContractOptions& options,
   if (it == root.MemberEnd() || it->value.IsNull()) return;
   if (!it->value.IsArray()) {
     problems.Add(absl::StrCat("tests: must be an array (got ",
-                              TypeName(it->value), ")"));
+                              JsonTypeName(it->value), ")"));
     return;
   }
   const Value& tests = it->value;
@@ -220,7 +212,7 @@ void ParseTests(const Value& root, const ContractOptions& options,
     const Value& t = tests[i];
     if (!t.IsObject()) {
       problems.Add(absl::StrCat(field, ": must be an object (got ",
-                                TypeName(t), ")"));
+                                JsonTypeName(t), ")"));
       continue;
     }
     TestCase test;
@@ -269,7 +261,7 @@ void ParseLanguage(const Value& root, const ContractOptions& options,
   }
   if (!it->value.IsString()) {
     problems.Add(absl::StrCat("language: must be a string (got ",
-                              TypeName(it->value), ")"));
+                              JsonTypeName(it->value), ")"));
     return;
   }
   const std::string_view language = View(it->value);
@@ -293,7 +285,7 @@ void ParseSource(const Value& root, const ContractOptions& options,
     problems.Add(it->value.IsString()
                      ? std::string("source: must be a non-empty string")
                      : absl::StrCat("source: must be a non-empty string (got ",
-                                    TypeName(it->value), ")"));
+                                    JsonTypeName(it->value), ")"));
     return;
   }
   if (it->value.GetStringLength() > options.max_source_bytes) {
@@ -330,7 +322,7 @@ ParsedMessage ParseScriptMessage(std::string_view json,
   }
   if (!doc.IsObject()) {
     out.error = absl::InvalidArgumentError(absl::StrCat(
-        "message: must be a JSON object (got ", TypeName(doc), ")"));
+        "message: must be a JSON object (got ", JsonTypeName(doc), ")"));
     return out;
   }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "rapidjson/document.h"
+#include "src/json_type.h"
 #include "rapidjson/error/en.h"
 
 namespace scrc {
@@ -31,15 +32,6 @@ const Placeholders& KnownPlaceholders() {
       {"time_limit_s", "1"},    {"time_limit_ms", "1000"},
   };
   return *known;
-}
-
-const char* TypeName(const Value& v) {
-  if (v.IsNull()) return "null";
-  if (v.IsBool()) return "boolean";
-  if (v.IsNumber()) return "number";
-  if (v.IsString()) return "string";
-  if (v.IsArray()) return "array";
-  return "object";
 }
 
 // Collects "<origin>: <field>: <what>" problems of one profile file.
@@ -92,7 +84,7 @@ class Reader {
       return std::nullopt;
     }
     if (!v->IsString()) {
-      Problem(field, absl::StrCat("must be a string (got ", TypeName(*v), ")"));
+      Problem(field, absl::StrCat("must be a string (got ", JsonTypeName(*v), ")"));
       return std::nullopt;
     }
     return std::string(v->GetString(), v->GetStringLength());
@@ -109,7 +101,7 @@ class Reader {
     }
     if (!v->IsArray()) {
       Problem(field, absl::StrCat("must be an array of strings (got ",
-                                  TypeName(*v), ")"));
+                                  JsonTypeName(*v), ")"));
       return out;
     }
     for (rapidjson::SizeType i = 0; i < v->Size(); ++i) {
@@ -132,7 +124,7 @@ class Reader {
     if (v == nullptr) return std::nullopt;
     const std::string field = Join(prefix, key);
     if (!v->IsInt64()) {
-      Problem(field, absl::StrCat("must be an integer (got ", TypeName(*v),
+      Problem(field, absl::StrCat("must be an integer (got ", JsonTypeName(*v),
                                   ")"));
       return std::nullopt;
     }
@@ -150,7 +142,7 @@ class Reader {
     const Value* v = Member(object, key);
     if (v != nullptr && !v->IsObject()) {
       Problem(Join(prefix, key),
-              absl::StrCat("must be an object (got ", TypeName(*v), ")"));
+              absl::StrCat("must be an object (got ", JsonTypeName(*v), ")"));
       return nullptr;
     }
     return v;
@@ -352,7 +344,7 @@ absl::StatusOr<Profile> ParseProfile(std::string_view json,
   }
   if (!doc.IsObject()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        std::string(origin), ": must be a JSON object (got ", TypeName(doc),
+        std::string(origin), ": must be a JSON object (got ", JsonTypeName(doc),
         ")"));
   }
   Reader r(origin);
@@ -397,7 +389,7 @@ absl::StatusOr<Profile> ParseProfile(std::string_view json,
       }
       if (!it->value.IsString()) {
         r.Problem(field, absl::StrCat("must be a string (got ",
-                                      TypeName(it->value), ")"));
+                                      JsonTypeName(it->value), ")"));
         continue;
       }
       std::string value(it->value.GetString(), it->value.GetStringLength());
