@@ -267,6 +267,7 @@ TEST_F(CgroupV1Test, MeasuresCpuOfAllThreadsAndPeakMemory) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("cpu");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(256 * kMiB, 64).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   EXPECT_EQ((*box)->clone_into_fd(), -1);
   const pid_t pid = StartInBox(**box, [] {
     BurnCpu(2, absl::Milliseconds(200));
@@ -285,6 +286,7 @@ TEST_F(CgroupV1Test, MeasuresCpuOfAllThreadsAndPeakMemory) {
   // The next run starts from zero.
   ASSERT_TRUE((*box)->KillAll().ok());
   ASSERT_TRUE((*box)->Prepare(256 * kMiB, 64).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   const pid_t idle = StartInBox(**box, [] { return 0; });
   ASSERT_EQ(WaitExit(idle), 0);
   usage = (*box)->Usage();
@@ -297,6 +299,7 @@ TEST_F(CgroupV1Test, OverTheMemoryLimitIsOomKilled) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("oom");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(32 * kMiB, 64).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   const pid_t pid = StartInBox(**box, [] { return TouchMemory(128 * kMiB); });
   const int status = WaitExit(pid);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
@@ -311,6 +314,7 @@ TEST_F(CgroupV1Test, PidsLimitStopsForks) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("pids");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(0, 10).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   int p[2];
   ASSERT_EQ(pipe(p), 0);
   const pid_t pid = StartInBox(**box, [&] {
@@ -349,6 +353,7 @@ TEST_F(CgroupV1Test, KillAllLeavesNoProcessIncludingOrphans) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("kill");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(64 * kMiB, 16).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   ExpectKillAllLeavesNothing(**box, BoxDirs("kill"));
 }
 
@@ -357,6 +362,7 @@ TEST_F(CgroupV1Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> old = cgroups_->CreateBox("slot");
   ASSERT_TRUE(old.ok()) << old.status();
   ASSERT_TRUE((*old)->Prepare(0, 16).ok());
+  ASSERT_TRUE((*old)->ResetCounters().ok());
   const pid_t stale = StartInBox(**old, [] {
     for (;;) pause();
     return 0;
@@ -377,6 +383,7 @@ TEST_F(CgroupV1Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
     const int status = WaitExit(stale);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
     ASSERT_TRUE((*box)->Prepare(64 * kMiB, 16).ok());
+    ASSERT_TRUE((*box)->ResetCounters().ok());
     const pid_t pid = StartInBox(**box, [] { return 0; });
     EXPECT_EQ(WaitExit(pid), 0);
   }
@@ -481,6 +488,7 @@ TEST_F(CgroupV2Test, MeasuresCpuOfTheWholeTree) {
     ASSERT_TRUE(box.ok()) << box.status();
     for (int run = 0; run < 2; ++run) {
       ASSERT_TRUE((*box)->Prepare(0, 0).ok());
+      ASSERT_TRUE((*box)->ResetCounters().ok());
       const bool burn = run == 0;
       const pid_t pid = StartInBox(**box, [burn] {
         if (burn) BurnCpu(2, absl::Milliseconds(200));
@@ -505,6 +513,7 @@ TEST_F(CgroupV2Test, AttachWorksWithoutCloneInto) {
   auto box = (*cgroups)->CreateBox("attach");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(0, 0).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   int go[2];
   ASSERT_EQ(pipe(go), 0);
   const pid_t pid = fork();
@@ -526,6 +535,7 @@ TEST_F(CgroupV2Test, KillAllLeavesNoProcessIncludingOrphans) {
   auto box = (*cgroups)->CreateBox("kill");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(0, 0).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   ExpectKillAllLeavesNothing(**box, {parent_ + "/kill"});
 }
 
@@ -537,6 +547,7 @@ TEST_F(CgroupV2Test, KillWithoutCgroupKillFreezesAndSignals) {
   auto box = (*cgroups)->CreateBox("freeze");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(0, 0).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   pid_t child = -1;
   const pid_t orphan = StartDoubleForker(**box, &child);
   ASSERT_GT(orphan, 0);
@@ -551,6 +562,7 @@ TEST_F(CgroupV2Test, KillWithoutCgroupKillFreezesAndSignals) {
   // Thawed again: the next run of the box runs.
   EXPECT_EQ(ReadCgroupFile(dir + "/cgroup.freeze").value_or(""), "0\n");
   ASSERT_TRUE((*box)->Prepare(0, 0).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   EXPECT_EQ(WaitExit(StartInBox(**box, [] { return 0; })), 0);
 }
 
@@ -561,6 +573,7 @@ TEST_F(CgroupV2Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
   auto box = (*cgroups)->CreateBox("stale");
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE((*box)->Prepare(0, 0).ok());
+  ASSERT_TRUE((*box)->ResetCounters().ok());
   pid_t child = -1;
   const pid_t orphan = StartDoubleForker(**box, &child);
   ASSERT_GT(orphan, 0);
@@ -572,6 +585,7 @@ TEST_F(CgroupV2Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
   }
   EXPECT_TRUE(Procs(parent_ + "/stale").empty());
   ASSERT_TRUE((*again)->Prepare(0, 0).ok());
+  ASSERT_TRUE((*again)->ResetCounters().ok());
   EXPECT_EQ(WaitExit(StartInBox(**again, [] { return 0; })), 0);
 }
 

@@ -343,6 +343,7 @@ class SandboxTest : public ::testing::Test {
                 << "\n";
     }
     if (r.ok()) {
+      sandbox_->AwaitEmpty();  // the box's teardown ends in the background
       std::set<pid_t> left = PidsOfUid(box_uid());
       for (pid_t pid : before) left.erase(pid);
       EXPECT_TRUE(left.empty())

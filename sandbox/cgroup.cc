@@ -19,6 +19,7 @@ namespace {
 class BoxCgroupNone : public BoxCgroup {
  public:
   absl::Status Prepare(int64_t, int64_t) override { return absl::OkStatus(); }
+  absl::Status ResetCounters() override { return absl::OkStatus(); }
   int clone_into_fd() const override { return -1; }
   absl::Status Attach(pid_t) override { return absl::OkStatus(); }
   absl::StatusOr<CgroupUsage> Usage() override { return CgroupUsage(); }

@@ -45,16 +45,20 @@ class BoxCgroup {
  public:
   virtual ~BoxCgroup() = default;
 
-  // Sets the limits for the next run and resets its counters
-  // (memory_bytes/pids of 0 mean "no limit").
+  // Sets the limits for the next run (memory_bytes/pids of 0 mean "no
+  // limit"), before its box is cloned.
   virtual absl::Status Prepare(int64_t memory_bytes, int64_t pids) = 0;
+  // Starts the run's counters (CPU, peak memory, OOM and pids events) from
+  // zero, right before the program starts: a box made ahead of time, idle in
+  // the cgroup, does not count its setup.
+  virtual absl::Status ResetCounters() = 0;
   // An O_DIRECTORY fd for clone3(CLONE_INTO_CGROUP), or -1 when the process
   // must be attached with Attach() after clone. Ask after each Prepare():
   // the fd may change when the cgroup has to be recreated per run.
   virtual int clone_into_fd() const = 0;
   // Moves a process (the box's init, before it execs) into the cgroup.
   virtual absl::Status Attach(pid_t pid) = 0;
-  // Usage of the run since Prepare().
+  // Usage of the run since ResetCounters().
   virtual absl::StatusOr<CgroupUsage> Usage() = 0;
   // Kills every process in the cgroup and waits until it is empty.
   virtual absl::Status KillAll() = 0;

@@ -91,17 +91,25 @@ class BoxCgroupV1 : public BoxCgroup {
       absl::Status status =
           SetMemoryLimit(memory_bytes > 0 ? memory_bytes : kUnlimited);
       if (!status.ok()) return status;
+    }
+    if (!pids_dir_.empty()) {
+      absl::Status status =
+          pids_max_.Write(pids > 0 ? absl::StrCat(pids) : "max");
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ResetCounters() override {
+    if (!memory_dir_.empty()) {
       // Any write resets the watermark to the current usage.
-      status = max_usage_.Write("0");
+      absl::Status status = max_usage_.Write("0");
       if (!status.ok()) return status;
       absl::StatusOr<int64_t> ooms = OomCount();
       if (!ooms.ok()) return ooms.status();
       ooms0_ = *ooms;
     }
     if (!pids_dir_.empty()) {
-      absl::Status status =
-          pids_max_.Write(pids > 0 ? absl::StrCat(pids) : "max");
-      if (!status.ok()) return status;
       absl::StatusOr<int64_t> hits = PidsHits();
       if (!hits.ok()) return hits.status();
       pids_hits0_ = *hits;

@@ -54,10 +54,20 @@ class BoxCgroupV2 : public BoxCgroup {
       status = memory_max_.Write(memory_bytes > 0 ? absl::StrCat(memory_bytes)
                                                   : "max");
       if (!status.ok()) return status;
+    }
+    if (pids_) {
+      status = pids_max_.Write(pids > 0 ? absl::StrCat(pids) : "max");
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ResetCounters() override {
+    if (memory_) {
       // 6.12+: resets the watermark for reads through this fd only, so
       // nobody else's reader is disturbed.
       if (peak_per_fd_) {
-        status = memory_peak_.Write("reset");
+        absl::Status status = memory_peak_.Write("reset");
         if (!status.ok()) return status;
       }
       absl::StatusOr<int64_t> ooms = OomKills();
@@ -65,8 +75,6 @@ class BoxCgroupV2 : public BoxCgroup {
       oom_kills0_ = *ooms;
     }
     if (pids_) {
-      status = pids_max_.Write(pids > 0 ? absl::StrCat(pids) : "max");
-      if (!status.ok()) return status;
       absl::StatusOr<int64_t> hits = pids_events_.ReadKey("max");
       if (!hits.ok()) return hits.status();
       pids_hits0_ = *hits;

@@ -74,9 +74,18 @@ void DropPrivileges(const ChildPlan& plan) {
     }
   }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (plan.drop_groups && setgroups(0, nullptr) != 0) Fail("setgroups", nullptr);
-  if (setresgid(plan.gid, plan.gid, plan.gid) != 0) Fail("setresgid", nullptr);
-  if (setresuid(plan.uid, plan.uid, plan.uid) != 0) Fail("setresuid", nullptr);
+  // Raw syscalls: glibc's wrappers broadcast the change to every thread
+  // the runner had, through a lock another thread may have held at clone
+  // time; this copy has one thread and would wait on that lock forever.
+  if (plan.drop_groups && syscall(SYS_setgroups, 0, nullptr) != 0) {
+    Fail("setgroups", nullptr);
+  }
+  if (syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0) {
+    Fail("setresgid", nullptr);
+  }
+  if (syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
+    Fail("setresuid", nullptr);
+  }
   if (cap_set_proc(plan.no_caps) != 0) Fail("cap_set_proc", nullptr);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail("no_new_privs", nullptr);
   // Seccomp last: the steps above need calls it forbids.
@@ -102,8 +111,7 @@ void RunBoxInit(const ChildPlan& plan) {
   // If the runner dies, its boxes die with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   char go = 0;
-  if (read(kSyncFd, &go, 1) != 1) _exit(125);
-  close(kSyncFd);
+  if (read(kSyncFd, &go, 1) != 1) _exit(125);  // the uid map is written
 
   if (sethostname("box", 3) != 0) Fail("sethostname", nullptr);
   if (plan.loopback_up && BringUpLoopbackInChild() != 0) {
@@ -118,6 +126,10 @@ void RunBoxInit(const ChildPlan& plan) {
   // the runner that never execs) would stay dumpable: the program could read
   // its /proc/1/environ and /proc/1/mem, i.e. the runner's memory.
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) Fail("set non-dumpable", nullptr);
+
+  // A box made ahead of time waits here, fully built, until its run starts.
+  if (read(kSyncFd, &go, 1) != 1) _exit(125);
+  close(kSyncFd);
 
   // The program runs as pid 2 so that it behaves as anywhere else (pid 1
   // ignores signals it has no handler for); this init only reaps it.

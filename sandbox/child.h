@@ -1,6 +1,7 @@
 // What runs in the box between clone and exec. The child is the init of the
 // box's PID namespace: it waits for its uid map, builds the filesystem, drops
-// every privilege, then vforks the program and reports how it ended. When the
+// every privilege, waits for the start, then vforks the program and reports
+// how it ended. When the
 // init exits the kernel kills whatever is left in the namespace, so no
 // process outlives its box.
 //
@@ -32,7 +33,7 @@ struct ProgramStatus {
 
 struct ChildPlan {
   // Pipe ends the child keeps; the parent closes them after clone.
-  int sync_fd;    // read: one byte once the uid map is written
+  int sync_fd;    // read: a byte once the uid map is written, one to start
   int stdin_fd;   // read end of the stdin pipe
   int stdout_fd;  // write ends
   int stderr_fd;

@@ -15,4 +15,12 @@ const char* OutcomeName(Outcome outcome) {
   return "unknown";
 }
 
+bool SameBox(const RunSpec& a, const RunSpec& b) {
+  return a.argv == b.argv && a.env == b.env && a.cwd == b.cwd &&
+         a.rootfs == b.rootfs && a.box_dir == b.box_dir &&
+         a.box_writable == b.box_writable &&
+         a.extra_mounts == b.extra_mounts && a.limits == b.limits &&
+         a.seccomp_allow == b.seccomp_allow;
+}
+
 }  // namespace scrc::sandbox

@@ -21,6 +21,8 @@ struct Limits {
   int64_t open_files = 256;                         // RLIMIT_NOFILE
   int64_t stack_bytes = 64 << 20;                   // RLIMIT_STACK
   int64_t tmp_bytes = 64 << 20;                     // size of the /tmp tmpfs
+
+  friend bool operator==(const Limits&, const Limits&) = default;
 };
 
 // A bind mount added to the box beyond the standard plan.
@@ -28,6 +30,8 @@ struct BindMount {
   std::string source;  // host path
   std::string target;  // path inside the box
   bool writable = false;
+
+  friend bool operator==(const BindMount&, const BindMount&) = default;
 };
 
 struct RunSpec {
@@ -46,7 +50,15 @@ struct RunSpec {
   // namespace, mount or tracing ones: those stay denied whatever a profile
   // says).
   std::vector<std::string> seccomp_allow;
+  // Another run of this same spec (any stdin) follows: build its box while
+  // the slot is idle, so that run starts at once. A fresh box all the same:
+  // new namespaces, new /tmp, nothing of this run carried over.
+  bool prepare_next = false;
 };
+
+// Whether a box built for `a` serves `b`: everything but stdin (and the
+// hint) is the same.
+bool SameBox(const RunSpec& a, const RunSpec& b);
 
 enum class Outcome {
   kExited,          // the main process exited; see exit_code

@@ -8,10 +8,14 @@
 #include <sys/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <map>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -19,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "sandbox/child.h"
 #include "sandbox/host_root.h"
+#include "sandbox/judge.h"
 #include "sandbox/mount_plan.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/seccomp_policy.h"
@@ -28,6 +33,20 @@ namespace scrc::sandbox {
 namespace {
 
 constexpr char kDefaultPath[] = "/usr/local/bin:/usr/bin:/bin";
+
+// Identities of the directories a box binds by path.
+std::vector<std::pair<dev_t, ino_t>> BoundDirs(const RunSpec& spec) {
+  std::vector<std::pair<dev_t, ino_t>> out;
+  for (const std::string* path : {&spec.box_dir, &spec.rootfs}) {
+    struct stat st = {};
+    if (!path->empty() && stat(path->c_str(), &st) == 0) {
+      out.push_back({st.st_dev, st.st_ino});
+    } else {
+      out.push_back({0, 0});
+    }
+  }
+  return out;
+}
 
 absl::Status Errno(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", strerror(errno)));
@@ -45,6 +64,17 @@ absl::StatusOr<Pipe> MakePipe() {
 }
 
 rlimit Both(rlim_t value) { return {value, value}; }
+
+// A cloned box init: built (or building) and waiting for its start byte, or
+// started and not yet reaped.
+struct LiveBox {
+  SupervisedBox io;
+  // The directories bound at spawn: a path that now names another
+  // directory (a new box dir, a re-imported tree) needs a new box.
+  std::vector<std::pair<dev_t, ino_t>> dirs;
+  UniqueFd sync_w;  // one byte: the uid map is written; one more: start
+  std::vector<std::string> warnings;  // limits this box cannot enforce
+};
 
 // argv/envp for execve: pointers into strings the caller keeps alive.
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
@@ -75,9 +105,7 @@ class SandboxImpl : public Sandbox {
  public:
   SandboxImpl(const SandboxOptions& options, const CgroupCapabilities& caps)
       : options_(options), cgroup_caps_(caps) {}
-  ~SandboxImpl() override {
-    if (no_caps_ != nullptr) cap_free(no_caps_);
-  }
+  ~SandboxImpl() override;
 
   absl::Status Init(Cgroups* cgroups) {
     // A program that stops reading its stdin must not kill the runner.
@@ -112,6 +140,7 @@ class SandboxImpl : public Sandbox {
     host_root_ = std::move(*host);
     no_caps_ = cap_init();
     if (no_caps_ == nullptr) return Errno("cap_init");
+    background_ = std::thread([this] { Background(); });
     return absl::OkStatus();
   }
 
@@ -119,14 +148,24 @@ class SandboxImpl : public Sandbox {
   gid_t box_host_gid() const override { return host_gid_; }
 
   absl::StatusOr<RunResult> Run(const RunSpec& spec) override;
+  void AwaitEmpty() override;
+  void DropPrepared() override;
 
  private:
+  // Clones a box init for `spec`, maps its ids, puts it in the cgroup and
+  // lets it build the box; it then waits for the start byte.
+  absl::StatusOr<LiveBox> Spawn(const RunSpec& spec);
+  // Kills the box's init, waits for it (the namespaces' teardown) and for
+  // the cgroup to be empty.
+  absl::Status Reap(LiveBox& box);
+  void AwaitIdle();
+  // The background thread: reaps the last box, builds the next one.
+  void Background();
+
   absl::StatusOr<const SeccompProgram*> Seccomp(
       const std::vector<std::string>& allow);
   std::vector<ChildRlimit> Rlimits(const Limits& limits,
                                    std::vector<std::string>* warnings) const;
-  RunResult Judge(const RunSpec& spec, Supervision& sup,
-                  std::vector<std::string> warnings);
 
   SandboxOptions options_;
   CgroupCapabilities cgroup_caps_;
@@ -139,6 +178,18 @@ class SandboxImpl : public Sandbox {
   HostRoot host_root_;
   cap_t no_caps_ = nullptr;
   std::map<std::vector<std::string>, SeccompProgram> seccomp_cache_;
+
+  // Handoff with the background thread: while background_work_ is set only
+  // that thread touches the slot (cgroup, warm box); Run waits for it.
+  absl::Mutex mu_;
+  bool background_work_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<LiveBox> dying_ ABSL_GUARDED_BY(mu_);  // to reap
+  std::optional<RunSpec> next_spec_ ABSL_GUARDED_BY(mu_);  // to build ahead
+  std::optional<LiveBox> warm_;  // built ahead, waiting for its start
+  RunSpec warm_spec_;
+  absl::Status reap_status_;
+  std::thread background_;
 };
 
 absl::StatusOr<const SeccompProgram*> SandboxImpl::Seccomp(
@@ -196,9 +247,10 @@ std::vector<ChildRlimit> SandboxImpl::Rlimits(
   return out;
 }
 
-absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
+absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec) {
   if (spec.argv.empty()) return absl::InvalidArgumentError("empty argv");
-  std::vector<std::string> warnings;
+  LiveBox box;
+  box.dirs = BoundDirs(spec);
   const bool host_mode = spec.rootfs.empty();
   absl::StatusOr<MountPlan> plan = BuildMountPlan(
       spec, host_mode ? host_root_.skeleton : spec.rootfs,
@@ -231,7 +283,7 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
   child.drop_groups = !rootless_;
   child.uid = kBoxUid;
   child.gid = kBoxGid;
-  child.rlimits = Rlimits(spec.limits, &warnings);
+  child.rlimits = Rlimits(spec.limits, &box.warnings);
   child.seccomp = &fprog;
   child.no_caps = no_caps_;
   child.cwd = spec.cwd.c_str();
@@ -264,7 +316,6 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
   } else {
     args.flags |= CLONE_NEWNET;
   }
-  const absl::Time start = absl::Now();
   const long pid = syscall(SYS_clone3, &args, sizeof(args));
   if (pid == 0) RunBoxInit(child);
   const int clone_errno = errno;
@@ -277,14 +328,13 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
     return Errno("clone3 (see scrc doctor: user namespaces)");
   }
 
-  SupervisedBox box;
-  box.pidfd.reset(pidfd);
-  box.start = start;
-  box.stdin_w = std::move(in->write);
-  box.stdout_r = std::move(out->read);
-  box.stderr_r = std::move(err->read);
-  box.error_r = std::move(error->read);
-  box.status_r = std::move(status->read);
+  box.io.pidfd.reset(pidfd);
+  box.io.stdin_w = std::move(in->write);
+  box.io.stdout_r = std::move(out->read);
+  box.io.stderr_r = std::move(err->read);
+  box.io.error_r = std::move(error->read);
+  box.io.status_r = std::move(status->read);
+  box.sync_w = std::move(sync->write);
   for (UniqueFd* end : {&in->read, &out->write, &err->write, &sync->read,
                         &error->write, &status->write}) {
     end->reset();
@@ -297,78 +347,146 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
     setup = cgroup_->Attach(static_cast<pid_t>(pid));
   }
   if (setup.ok()) {
+    // The init builds the box now and then waits for the start byte.
     const char go = 1;
-    if (write(sync->write.get(), &go, 1) != 1) setup = Errno("release box");
+    if (write(box.sync_w.get(), &go, 1) != 1) setup = Errno("release box");
   }
-  sync->write.reset();  // on failure the child reads EOF and exits
+  if (!setup.ok()) {
+    Reap(box).IgnoreError();  // the init reads EOF and exits
+    return setup;
+  }
+  return box;
+}
+
+absl::Status SandboxImpl::Reap(LiveBox& box) {
+  box.sync_w.reset();
+  syscall(SYS_pidfd_send_signal, box.io.pidfd.get(), SIGKILL, nullptr, 0);
+  siginfo_t info = {};
+  while (waitid(static_cast<idtype_t>(P_PIDFD), box.io.pidfd.get(), &info,
+                WEXITED) < 0 &&
+         errno == EINTR) {
+  }
+  box.io.pidfd.reset();
+  return cgroup_ != nullptr ? cgroup_->KillAll() : absl::OkStatus();
+}
+
+absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
+  AwaitIdle();
+  if (!reap_status_.ok()) {
+    // The last box could not be cleared; this slot's cgroup is suspect.
+    absl::Status s = std::exchange(reap_status_, absl::OkStatus());
+    return absl::InternalError(absl::StrCat("last box: ", s.message()));
+  }
+  std::optional<LiveBox> box;
+  if (warm_.has_value() && SameBox(warm_spec_, spec) &&
+      warm_->dirs == BoundDirs(spec)) {
+    box = std::exchange(warm_, std::nullopt);
+  } else {
+    if (warm_.has_value()) {
+      absl::Status s = Reap(*warm_);
+      warm_.reset();
+      if (!s.ok()) return s;
+    }
+    absl::StatusOr<LiveBox> spawned = Spawn(spec);
+    if (!spawned.ok()) return spawned.status();
+    box = std::move(*spawned);
+  }
+
+  absl::Status started =
+      cgroup_ != nullptr ? cgroup_->ResetCounters() : absl::OkStatus();
+  box->io.start = absl::Now();
+  if (started.ok()) {
+    // If the init died while building the box, its error pipe says why.
+    const char go = 1;
+    (void)!write(box->sync_w.get(), &go, 1);
+  }
+  box->sync_w.reset();  // without the byte the init reads EOF and exits
   absl::Duration wall = spec.limits.wall_time;
   if (wall == absl::ZeroDuration() && spec.limits.cpu_time > absl::ZeroDuration()) {
     wall = 2 * spec.limits.cpu_time + absl::Seconds(1);
   }
-  Supervision sup = Supervise(box, spec.stdin_data, spec.limits, wall,
+  Supervision sup = Supervise(box->io, spec.stdin_data, spec.limits, wall,
                               cgroup_.get());
-  if (cgroup_ != nullptr) {
-    if (absl::Status s = cgroup_->KillAll(); !s.ok() && setup.ok()) setup = s;
+  std::optional<absl::StatusOr<CgroupUsage>> usage;
+  if (cgroup_ != nullptr) usage = cgroup_->Usage();
+  std::vector<std::string> warnings = std::move(box->warnings);
+
+  // Reaping the init (the namespaces' teardown) and building the next box
+  // happen in the background, before this slot's next run may start.
+  {
+    absl::MutexLock lock(&mu_);
+    dying_ = std::move(box);
+    if (spec.prepare_next) {
+      next_spec_ = spec;
+      next_spec_->stdin_data.clear();
+    }
+    background_work_ = true;
   }
-  if (!setup.ok()) return setup;
+  if (!started.ok()) return started;
   if (!sup.setup_error.empty() && !sup.kill_reason) {
     return absl::InternalError(absl::StrCat("box setup: ", sup.setup_error));
   }
-  return Judge(spec, sup, std::move(warnings));
+  return Judge(spec, sup, usage.has_value() ? &*usage : nullptr, cgroup_caps_,
+               std::move(warnings));
 }
 
-RunResult SandboxImpl::Judge(const RunSpec& spec, Supervision& sup,
-                             std::vector<std::string> warnings) {
-  RunResult r;
-  r.stdout_data = std::move(sup.stdout_data);
-  r.stderr_data = std::move(sup.stderr_data);
-  r.stdout_truncated = sup.stdout_truncated;
-  r.stderr_truncated = sup.stderr_truncated;
-  r.wall_time = sup.wall_time;
-  bool oom = false;
-  if (sup.program) {
-    const rusage& u = sup.program->usage;
-    r.cpu_time = absl::DurationFromTimeval(u.ru_utime) +
-                 absl::DurationFromTimeval(u.ru_stime);
-    r.peak_memory_bytes = static_cast<int64_t>(u.ru_maxrss) * 1024;
-  }
-  if (cgroup_ != nullptr) {
-    absl::StatusOr<CgroupUsage> usage = cgroup_->Usage();
-    if (usage.ok()) {
-      if (cgroup_caps_.cpu_accounting) r.cpu_time = usage->cpu_time;
-      if (cgroup_caps_.memory) r.peak_memory_bytes = usage->peak_memory_bytes;
-      oom = usage->oom_killed;
-    } else {
-      warnings.push_back(absl::StrCat("cgroup usage: ", usage.status().message()));
+void SandboxImpl::AwaitIdle() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](bool* busy) { return !*busy; }, &background_work_));
+}
+
+void SandboxImpl::Background() {
+  while (true) {
+    std::optional<LiveBox> dying;
+    std::optional<RunSpec> next;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](SandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->background_work_ || self->stopping_;
+          },
+          this));
+      if (!background_work_) return;  // stopping, nothing left to do
+      dying = std::exchange(dying_, std::nullopt);
+      next = std::exchange(next_spec_, std::nullopt);
     }
+    // Only this thread touches the slot now: Run waits for it.
+    absl::Status reaped = absl::OkStatus();
+    if (dying.has_value()) reaped = Reap(*dying);
+    if (reaped.ok() && next.has_value()) {
+      absl::StatusOr<LiveBox> box = Spawn(*next);
+      // A failed spawn is not an error yet: the run spawns again and says.
+      if (box.ok()) {
+        warm_ = std::move(*box);
+        warm_spec_ = std::move(*next);
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    reap_status_ = reaped;
+    background_work_ = false;
   }
-  const bool cpu_over = spec.limits.cpu_time > absl::ZeroDuration() &&
-                        r.cpu_time > spec.limits.cpu_time;
-  const int ws = sup.program ? sup.program->wait_status : 0;
-  if (sup.program) {
-    r.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    r.term_signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-  } else {
-    r.exit_code = 128 + SIGKILL;
-    r.term_signal = SIGKILL;
+}
+
+void SandboxImpl::AwaitEmpty() { AwaitIdle(); }
+
+void SandboxImpl::DropPrepared() {
+  AwaitIdle();
+  if (!warm_.has_value()) return;
+  absl::MutexLock lock(&mu_);
+  dying_ = std::exchange(warm_, std::nullopt);
+  background_work_ = true;
+}
+
+SandboxImpl::~SandboxImpl() {
+  AwaitIdle();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
   }
-  if (sup.kill_reason) {
-    r.outcome = *sup.kill_reason;
-  } else if (oom) {
-    r.outcome = Outcome::kMemoryLimit;
-  } else if (r.term_signal == SIGXCPU || cpu_over) {
-    r.outcome = Outcome::kCpuTimeLimit;
-  } else if (r.term_signal == SIGXFSZ) {
-    r.outcome = Outcome::kFileSizeLimit;
-  } else if (!sup.program) {
-    // The init died without a word and nobody killed it: the memory cap
-    // (v1 may kill the init first) is the only thing that does that.
-    r.outcome = Outcome::kMemoryLimit;
-  } else {
-    r.outcome = r.term_signal != 0 ? Outcome::kSignaled : Outcome::kExited;
-  }
-  r.warnings = std::move(warnings);
-  return r;
+  if (background_.joinable()) background_.join();
+  if (warm_.has_value()) Reap(*warm_).IgnoreError();
+  if (no_caps_ != nullptr) cap_free(no_caps_);
 }
 
 }  // namespace

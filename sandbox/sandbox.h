@@ -35,7 +35,18 @@ class Sandbox {
   // Runs spec.argv in a new box. An error Status means the runner failed
   // (setup of the box, a host problem), never that the program misbehaved:
   // that is in RunResult.
+  // Returns once the program has ended and its box is killed; the box's
+  // teardown (reaping the init, emptying the cgroup) finishes in the
+  // background before this slot's next run starts.
   virtual absl::StatusOr<RunResult> Run(const RunSpec& spec) = 0;
+
+  // Waits until the last run's box is gone: no process of it left, its
+  // cgroup empty. (A box built ahead for RunSpec::prepare_next stays.)
+  virtual void AwaitEmpty() = 0;
+
+  // Discards a box built for RunSpec::prepare_next that no run will use
+  // (the submission ended early); its teardown runs in the background.
+  virtual void DropPrepared() = 0;
 
   // The host uid that owns files the box writes (chown box_dir to it before
   // a writable run).

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,10 +100,14 @@ Supervision Supervise(SupervisedBox& box, const std::string& stdin_data,
     syscall(SYS_pidfd_send_signal, box.pidfd.get(), SIGKILL, nullptr, 0);
   };
 
-  bool exited = false;
-  while (!exited) {
-    pollfd fds[4];
+  // The run ends when the init reports the program's end on the status pipe
+  // (or the pipe closes: the init died). The init's own exit, which tears the
+  // namespaces down, is not waited for here: the caller reaps it later.
+  bool ended = false;
+  while (!ended) {
+    pollfd fds[5];
     int n = 0;
+    fds[n++] = {box.status_r.get(), POLLIN, 0};
     fds[n++] = {box.pidfd.get(), POLLIN, 0};
     const int out_i = out.fd->valid() ? n : -1;
     if (out_i >= 0) fds[n++] = {out.fd->get(), POLLIN, 0};
@@ -126,7 +129,7 @@ Supervision Supervise(SupervisedBox& box, const std::string& stdin_data,
       kill_box(Outcome::kWallTimeLimit);  // cannot watch it: do not let it run
     }
     if (ready > 0) {
-      if (fds[0].revents != 0) exited = true;
+      if (fds[0].revents != 0 || fds[1].revents != 0) ended = true;
       if (out_i >= 0 && fds[out_i].revents != 0 && !Drain(out, cap)) {
         kill_box(Outcome::kOutputLimit);
       }
@@ -147,7 +150,7 @@ Supervision Supervise(SupervisedBox& box, const std::string& stdin_data,
         }
       }
     }
-    if (sup.kill_reason) continue;
+    if (sup.kill_reason || ended) continue;
     const absl::Time after = absl::Now();
     if (after >= deadline) {
       kill_box(Outcome::kWallTimeLimit);
@@ -160,13 +163,12 @@ Supervision Supervise(SupervisedBox& box, const std::string& stdin_data,
     }
   }
 
-  siginfo_t info = {};
-  while (waitid(static_cast<idtype_t>(P_PIDFD), box.pidfd.get(), &info,
-                WEXITED) < 0 &&
-         errno == EINTR) {
-  }
   sup.wall_time = absl::Now() - box.start;
-  // The namespace is gone, so every writer is closed: read to EOF.
+  // The program has ended; whatever it left running dies with the init.
+  syscall(SYS_pidfd_send_signal, box.pidfd.get(), SIGKILL, nullptr, 0);
+  box.stdin_w.reset();
+  // Once the init and the program's leftovers are dead every writer is
+  // closed: read to EOF.
   for (Stream* s : {&out, &err}) {
     if (s->fd->valid()) {
       fcntl(s->fd->get(), F_SETFL, fcntl(s->fd->get(), F_GETFL) & ~O_NONBLOCK);
@@ -177,9 +179,11 @@ Supervision Supervise(SupervisedBox& box, const std::string& stdin_data,
   }
   sup.setup_error = ReadSmall(box.error_r.get(), kMaxSetupError);
   ProgramStatus status;
-  if (read(box.status_r.get(), &status, sizeof(status)) == sizeof(status)) {
-    sup.program = status;
+  ssize_t got;
+  while ((got = read(box.status_r.get(), &status, sizeof(status))) < 0 &&
+         errno == EINTR) {
   }
+  if (got == sizeof(status)) sup.program = status;
   return sup;
 }
 

@@ -1,6 +1,7 @@
 // The parent's side of a run: feeds stdin, reads stdout and stderr with a
 // cap, watches the clocks and the tree's CPU time, kills the box when a limit
-// is hit, and reaps it. One poll loop, no threads.
+// is hit or its program has ended. One poll loop, no threads. Reaping the
+// init (the namespace teardown) is left to the caller, off the result's path.
 #ifndef SCRC_SANDBOX_SUPERVISOR_H_
 #define SCRC_SANDBOX_SUPERVISOR_H_
 
@@ -39,7 +40,7 @@ struct Supervision {
   absl::Duration wall_time;
 };
 
-// Runs the box to its end. `cgroup` may be null (no CPU polling then; the
+// Runs the box's program to its end; the init is killed but not reaped. `cgroup` may be null (no CPU polling then; the
 // RLIMIT_CPU of the program is the only CPU limit).
 Supervision Supervise(SupervisedBox& box, const std::string& stdin_data,
                       const Limits& limits, absl::Duration wall_limit,

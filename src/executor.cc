@@ -469,6 +469,8 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
     } else {
       while (const std::optional<size_t> index = assembler.NextTest()) {
         spec->stdin_data = script.tests[*index].input;
+        // Every test but the last: the next test's box is built meanwhile.
+        spec->prepare_next = *index + 1 < script.tests.size();
         absl::StatusOr<sandbox::RunResult> run = RunWithRetry(
             slot, *spec, script.id,
             absl::StrCat("test ", script.tests[*index].number));
@@ -482,6 +484,7 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
     }
   }
 
+  slot.sandbox->DropPrepared();  // when a test failed before the last
   if (absl::Status s = RemoveBoxDir(slot.box_dir); !s.ok()) {
     // The next submission on this slot removes it first; say so now.
     LogLine("executor", absl::StrCat(script.id, ": removing ", slot.box_dir,
