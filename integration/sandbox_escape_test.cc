@@ -458,5 +458,31 @@ TEST_F(SandboxEscapeTest, BoxIdentity) {
   EXPECT_EQ(kv["ifaces"], "lo") << Describe(*r);
 }
 
+TEST_F(SandboxEscapeTest, RunnerCommandLineIsBlank) {
+  // The box init is a copy of the runner; its command line must not tell
+  // the program how the runner was started.
+  Build("cmdline", R"(
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  char buf[8192];
+  int fd = open("/proc/1/cmdline", O_RDONLY);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+  int shown = 0;
+  for (ssize_t i = 0; i < n; ++i) shown += buf[i] != 0;
+  printf("read=%d shown=%d\n", n >= 0, shown);
+  if (n > 0) fwrite(buf, 1, n, stdout);
+  return 0;
+}
+)");
+  absl::StatusOr<RunResult> r = Run(Spec({"/box/cmdline"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(absl::StartsWith(r->stdout_data, "read=1 shown=0\n"))
+      << Describe(*r);
+  EXPECT_FALSE(absl::StrContains(r->stdout_data, "integration_tests"))
+      << Describe(*r);
+}
+
 }  // namespace
 }  // namespace scrc::sandbox::testing

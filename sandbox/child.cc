@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -106,8 +107,34 @@ void ResetSignals() {
 
 }  // namespace
 
+std::pair<char*, size_t> OwnCommandLine() {
+  char stat[4096];
+  const int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {nullptr, 0};
+  const ssize_t n = read(fd, stat, sizeof(stat) - 1);
+  close(fd);
+  if (n <= 0) return {nullptr, 0};
+  stat[n] = '\0';
+  // Fields after the command name, which may hold spaces: the first is
+  // field 3 (state); arg_start and arg_end are fields 48 and 49.
+  const char* p = strrchr(stat, ')');
+  if (p == nullptr) return {nullptr, 0};
+  unsigned long long field[50] = {};
+  int index = 2;
+  while (*p != '\0' && index < 49) {
+    while (*p == ' ' || *p == ')') ++p;
+    ++index;
+    field[index] = strtoull(p, nullptr, 10);
+    while (*p != '\0' && *p != ' ') ++p;
+  }
+  if (index < 49 || field[49] <= field[48]) return {nullptr, 0};
+  return {reinterpret_cast<char*>(field[48]),
+          static_cast<size_t>(field[49] - field[48])};
+}
+
 void RunBoxInit(const ChildPlan& plan) {
   ArrangeDescriptors(plan);
+  if (plan.cmdline != nullptr) memset(plan.cmdline, 0, plan.cmdline_size);
   // If the runner dies, its boxes die with it.
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   char go = 0;

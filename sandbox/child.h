@@ -14,6 +14,7 @@
 #include <sys/capability.h>
 #include <sys/resource.h>
 
+#include <utility>
 #include <vector>
 
 #include "sandbox/mount_plan.h"
@@ -52,7 +53,15 @@ struct ChildPlan {
   char* const* envp;          // NULL-terminated
   // argv[0] resolved against the profile's PATH, in order of preference.
   std::vector<const char*> exec_candidates;
+  // The runner's own command line in memory (the init is a copy of the
+  // runner): blanked so that the program's /proc/1/cmdline shows nothing.
+  char* cmdline = nullptr;
+  size_t cmdline_size = 0;
 };
+
+// Where this process's command line lives (from /proc/self/stat), for
+// ChildPlan::cmdline; {nullptr, 0} when it cannot be read.
+std::pair<char*, size_t> OwnCommandLine();
 
 // Never returns.
 [[noreturn]] void RunBoxInit(const ChildPlan& plan);

@@ -140,6 +140,7 @@ class SandboxImpl : public Sandbox {
     host_root_ = std::move(*host);
     no_caps_ = cap_init();
     if (no_caps_ == nullptr) return Errno("cap_init");
+    cmdline_ = OwnCommandLine();
     background_ = std::thread([this] { Background(); });
     return absl::OkStatus();
   }
@@ -177,6 +178,7 @@ class SandboxImpl : public Sandbox {
   std::unique_ptr<BoxCgroup> cgroup_;
   HostRoot host_root_;
   cap_t no_caps_ = nullptr;
+  std::pair<char*, size_t> cmdline_ = {nullptr, 0};  // blanked in each box
   std::map<std::vector<std::string>, SeccompProgram> seccomp_cache_;
 
   // Handoff with the background thread: while background_work_ is set only
@@ -290,6 +292,8 @@ absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec) {
   child.argv = argv.data();
   child.envp = envp.data();
   for (const std::string& c : candidates) child.exec_candidates.push_back(c.c_str());
+  child.cmdline = cmdline_.first;
+  child.cmdline_size = cmdline_.second;
 
   if (cgroup_ != nullptr) {
     if (absl::Status s =
