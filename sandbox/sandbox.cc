@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <deque>
 #include <map>
 #include <optional>
 #include <thread>
@@ -74,6 +75,14 @@ struct LiveBox {
   std::vector<std::pair<dev_t, ino_t>> dirs;
   UniqueFd sync_w;  // one byte: the uid map is written; one more: start
   std::vector<std::string> warnings;  // limits this box cannot enforce
+  BoxCgroup* cgroup = nullptr;
+};
+
+// Work for a slot's background thread: reap a box, or build one ahead.
+struct BackgroundTask {
+  std::optional<LiveBox> reap;
+  std::optional<RunSpec> spawn;
+  BoxCgroup* cgroup = nullptr;  // where to build it
 };
 
 // argv/envp for execve: pointers into strings the caller keeps alive.
@@ -126,10 +135,14 @@ class SandboxImpl : public Sandbox {
       if (!host_netns_.valid()) return Errno("open /proc/self/ns/net");
     }
     if (cgroup_caps_.version != 0) {
-      absl::StatusOr<std::unique_ptr<BoxCgroup>> box =
-          cgroups->CreateBox(options_.slot_name);
-      if (!box.ok()) return box.status();
-      cgroup_ = std::move(*box);
+      // Two per slot: the next box is built in one while a program runs in
+      // the other.
+      for (int i = 0; i < 2; ++i) {
+        absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups->CreateBox(
+            absl::StrCat(options_.slot_name, i == 0 ? "" : "-next"));
+        if (!box.ok()) return box.status();
+        cgroups_[i] = std::move(*box);
+      }
     }
     if (mkdir(options_.state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return Errno(absl::StrCat("mkdir ", options_.state_dir));
@@ -153,20 +166,24 @@ class SandboxImpl : public Sandbox {
   void DropPrepared() override;
 
  private:
-  // Clones a box init for `spec`, maps its ids, puts it in the cgroup and
-  // lets it build the box; it then waits for the start byte.
-  absl::StatusOr<LiveBox> Spawn(const RunSpec& spec);
-  // Kills the box's init, waits for it (the namespaces' teardown) and for
-  // the cgroup to be empty.
-  absl::Status Reap(LiveBox& box);
-  void AwaitIdle();
-  // The background thread: reaps the last box, builds the next one.
-  void Background();
-
   absl::StatusOr<const SeccompProgram*> Seccomp(
       const std::vector<std::string>& allow);
   std::vector<ChildRlimit> Rlimits(const Limits& limits,
                                    std::vector<std::string>* warnings) const;
+  // Clones a box init for `spec` into `cgroup` (null: none), maps its ids
+  // and lets it build the box; it then waits for the start byte.
+  absl::StatusOr<LiveBox> Spawn(const RunSpec& spec, BoxCgroup* cgroup);
+  // Kills the box's init, waits for it (the namespaces' teardown) and for
+  // its cgroup to be empty.
+  absl::Status Reap(LiveBox& box);
+  // The slot's other cgroup: where the next box is built.
+  BoxCgroup* Other(BoxCgroup* cgroup) const {
+    return cgroup == cgroups_[0].get() ? cgroups_[1].get() : cgroups_[0].get();
+  }
+  void Enqueue(BackgroundTask task);
+  void AwaitIdle();  // every queued task done
+  // The background thread: reaps boxes, builds the next one, in order.
+  void Background();
 
   SandboxOptions options_;
   CgroupCapabilities cgroup_caps_;
@@ -175,22 +192,22 @@ class SandboxImpl : public Sandbox {
   gid_t host_gid_ = 0;
   UniqueFd netns_;       // reused by every run of this slot (root only)
   UniqueFd host_netns_;  // where the calling thread goes back to
-  std::unique_ptr<BoxCgroup> cgroup_;
+  std::unique_ptr<BoxCgroup> cgroups_[2];  // both null without cgroups
   HostRoot host_root_;
   cap_t no_caps_ = nullptr;
   std::pair<char*, size_t> cmdline_ = {nullptr, 0};  // blanked in each box
   std::map<std::vector<std::string>, SeccompProgram> seccomp_cache_;
 
-  // Handoff with the background thread: while background_work_ is set only
-  // that thread touches the slot (cgroup, warm box); Run waits for it.
+  // The background thread's queue. A queued reap empties a cgroup before a
+  // later queued spawn puts the next box in it.
   absl::Mutex mu_;
-  bool background_work_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<BackgroundTask> tasks_ ABSL_GUARDED_BY(mu_);
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;    // tasks queued or running
+  int spawns_ ABSL_GUARDED_BY(mu_) = 0;  // of which spawns
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<LiveBox> dying_ ABSL_GUARDED_BY(mu_);  // to reap
-  std::optional<RunSpec> next_spec_ ABSL_GUARDED_BY(mu_);  // to build ahead
-  std::optional<LiveBox> warm_;  // built ahead, waiting for its start
-  RunSpec warm_spec_;
-  absl::Status reap_status_;
+  absl::Status reap_status_ ABSL_GUARDED_BY(mu_);  // first failed reap
+  std::optional<LiveBox> warm_ ABSL_GUARDED_BY(mu_);  // built, not started
+  RunSpec warm_spec_ ABSL_GUARDED_BY(mu_);
   std::thread background_;
 };
 
@@ -249,10 +266,12 @@ std::vector<ChildRlimit> SandboxImpl::Rlimits(
   return out;
 }
 
-absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec) {
+absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec,
+                                           BoxCgroup* cgroup) {
   if (spec.argv.empty()) return absl::InvalidArgumentError("empty argv");
   LiveBox box;
   box.dirs = BoundDirs(spec);
+  box.cgroup = cgroup;
   const bool host_mode = spec.rootfs.empty();
   absl::StatusOr<MountPlan> plan = BuildMountPlan(
       spec, host_mode ? host_root_.skeleton : spec.rootfs,
@@ -295,9 +314,9 @@ absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec) {
   child.cmdline = cmdline_.first;
   child.cmdline_size = cmdline_.second;
 
-  if (cgroup_ != nullptr) {
+  if (cgroup != nullptr) {
     if (absl::Status s =
-            cgroup_->Prepare(spec.limits.memory_bytes, spec.limits.pids);
+            cgroup->Prepare(spec.limits.memory_bytes, spec.limits.pids);
         !s.ok()) {
       return s;
     }
@@ -308,7 +327,7 @@ absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec) {
   args.flags = kBoxNamespaces | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
-  const int cgroup_fd = cgroup_ != nullptr ? cgroup_->clone_into_fd() : -1;
+  const int cgroup_fd = cgroup != nullptr ? cgroup->clone_into_fd() : -1;
   if (cgroup_fd >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(cgroup_fd);
@@ -347,8 +366,8 @@ absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec) {
   absl::Status setup = WriteIdMaps(
       static_cast<pid_t>(pid),
       {kBoxUid, host_uid_, kBoxGid, host_gid_, /*deny_setgroups=*/rootless_});
-  if (setup.ok() && cgroup_ != nullptr && cgroup_fd < 0) {
-    setup = cgroup_->Attach(static_cast<pid_t>(pid));
+  if (setup.ok() && cgroup != nullptr && cgroup_fd < 0) {
+    setup = cgroup->Attach(static_cast<pid_t>(pid));
   }
   if (setup.ok()) {
     // The init builds the box now and then waits for the start byte.
@@ -371,33 +390,45 @@ absl::Status SandboxImpl::Reap(LiveBox& box) {
          errno == EINTR) {
   }
   box.io.pidfd.reset();
-  return cgroup_ != nullptr ? cgroup_->KillAll() : absl::OkStatus();
+  return box.cgroup != nullptr ? box.cgroup->KillAll() : absl::OkStatus();
 }
 
 absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
-  AwaitIdle();
-  if (!reap_status_.ok()) {
-    // The last box could not be cleared; this slot's cgroup is suspect.
-    absl::Status s = std::exchange(reap_status_, absl::OkStatus());
-    return absl::InternalError(absl::StrCat("last box: ", s.message()));
-  }
   std::optional<LiveBox> box;
-  if (warm_.has_value() && SameBox(warm_spec_, spec) &&
-      warm_->dirs == BoundDirs(spec)) {
-    box = std::exchange(warm_, std::nullopt);
-  } else {
-    if (warm_.has_value()) {
-      absl::Status s = Reap(*warm_);
-      warm_.reset();
-      if (!s.ok()) return s;
+  {
+    // A box being built ahead is ready (or failed) once no spawn is queued.
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* spawns) { return *spawns == 0; }, &spawns_));
+    if (!reap_status_.ok()) {
+      // A box could not be cleared; its cgroup is suspect.
+      absl::Status s = std::exchange(reap_status_, absl::OkStatus());
+      return absl::InternalError(absl::StrCat("last box: ", s.message()));
     }
-    absl::StatusOr<LiveBox> spawned = Spawn(spec);
+    if (warm_.has_value() && SameBox(warm_spec_, spec) &&
+        warm_->dirs == BoundDirs(spec)) {
+      box = std::exchange(warm_, std::nullopt);
+    }
+  }
+  if (!box.has_value()) {
+    // Build it here, once everything before is cleared away.
+    AwaitIdle();
+    std::optional<LiveBox> unused;
+    {
+      absl::MutexLock lock(&mu_);
+      unused = std::exchange(warm_, std::nullopt);
+    }
+    if (unused.has_value()) {
+      if (absl::Status s = Reap(*unused); !s.ok()) return s;
+    }
+    absl::StatusOr<LiveBox> spawned = Spawn(spec, cgroups_[0].get());
     if (!spawned.ok()) return spawned.status();
     box = std::move(*spawned);
   }
+  BoxCgroup* const cgroup = box->cgroup;
 
   absl::Status started =
-      cgroup_ != nullptr ? cgroup_->ResetCounters() : absl::OkStatus();
+      cgroup != nullptr ? cgroup->ResetCounters() : absl::OkStatus();
   box->io.start = absl::Now();
   if (started.ok()) {
     // If the init died while building the box, its error pipe says why.
@@ -405,27 +436,29 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
     (void)!write(box->sync_w.get(), &go, 1);
   }
   box->sync_w.reset();  // without the byte the init reads EOF and exits
+  if (spec.prepare_next) {
+    // Built in the other cgroup while this program runs.
+    BackgroundTask next;
+    next.spawn = spec;
+    next.spawn->stdin_data.clear();
+    next.cgroup = Other(cgroup);
+    Enqueue(std::move(next));
+  }
   absl::Duration wall = spec.limits.wall_time;
   if (wall == absl::ZeroDuration() && spec.limits.cpu_time > absl::ZeroDuration()) {
     wall = 2 * spec.limits.cpu_time + absl::Seconds(1);
   }
-  Supervision sup = Supervise(box->io, spec.stdin_data, spec.limits, wall,
-                              cgroup_.get());
+  Supervision sup =
+      Supervise(box->io, spec.stdin_data, spec.limits, wall, cgroup);
   std::optional<absl::StatusOr<CgroupUsage>> usage;
-  if (cgroup_ != nullptr) usage = cgroup_->Usage();
+  if (cgroup != nullptr) usage = cgroup->Usage();
   std::vector<std::string> warnings = std::move(box->warnings);
 
-  // Reaping the init (the namespaces' teardown) and building the next box
-  // happen in the background, before this slot's next run may start.
-  {
-    absl::MutexLock lock(&mu_);
-    dying_ = std::move(box);
-    if (spec.prepare_next) {
-      next_spec_ = spec;
-      next_spec_->stdin_data.clear();
-    }
-    background_work_ = true;
-  }
+  // Reaping the init (the namespaces' teardown) happens in the background,
+  // before anything else uses its cgroup.
+  BackgroundTask reap;
+  reap.reap = std::move(box);
+  Enqueue(std::move(reap));
   if (!started.ok()) return started;
   if (!sup.setup_error.empty() && !sup.kill_reason) {
     return absl::InternalError(absl::StrCat("box setup: ", sup.setup_error));
@@ -434,62 +467,85 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
                std::move(warnings));
 }
 
+void SandboxImpl::Enqueue(BackgroundTask task) {
+  absl::MutexLock lock(&mu_);
+  if (task.spawn.has_value()) ++spawns_;
+  ++busy_;
+  tasks_.push_back(std::move(task));
+}
+
 void SandboxImpl::AwaitIdle() {
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](bool* busy) { return !*busy; }, &background_work_));
+  mu_.Await(absl::Condition(+[](int* busy) { return *busy == 0; }, &busy_));
 }
 
 void SandboxImpl::Background() {
   while (true) {
-    std::optional<LiveBox> dying;
-    std::optional<RunSpec> next;
+    BackgroundTask task;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](SandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->background_work_ || self->stopping_;
+            return !self->tasks_.empty() || self->stopping_;
           },
           this));
-      if (!background_work_) return;  // stopping, nothing left to do
-      dying = std::exchange(dying_, std::nullopt);
-      next = std::exchange(next_spec_, std::nullopt);
+      if (tasks_.empty()) return;  // stopping, nothing left to do
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
     }
-    // Only this thread touches the slot now: Run waits for it.
     absl::Status reaped = absl::OkStatus();
-    if (dying.has_value()) reaped = Reap(*dying);
-    if (reaped.ok() && next.has_value()) {
-      absl::StatusOr<LiveBox> box = Spawn(*next);
-      // A failed spawn is not an error yet: the run spawns again and says.
-      if (box.ok()) {
-        warm_ = std::move(*box);
-        warm_spec_ = std::move(*next);
+    std::optional<absl::StatusOr<LiveBox>> built;
+    if (task.reap.has_value()) {
+      reaped = Reap(*task.reap);
+    } else if (task.spawn.has_value()) {
+      bool cleared = false;
+      {
+        absl::MutexLock lock(&mu_);
+        cleared = reap_status_.ok();  // never build in a cgroup not emptied
       }
+      // A failed spawn is no error yet: the run builds its box and says.
+      if (cleared) built = Spawn(*task.spawn, task.cgroup);
     }
+    std::optional<LiveBox> replaced;
     absl::MutexLock lock(&mu_);
-    reap_status_ = reaped;
-    background_work_ = false;
+    if (!reaped.ok() && reap_status_.ok()) reap_status_ = reaped;
+    if (built.has_value() && built->ok()) {
+      replaced = std::exchange(warm_, std::move(**built));
+      warm_spec_ = std::move(*task.spawn);
+    }
+    if (task.spawn.has_value()) --spawns_;
+    --busy_;
+    if (replaced.has_value()) {
+      // Not expected (one box ahead at most); never leave one behind.
+      BackgroundTask again;
+      again.reap = std::move(replaced);
+      ++busy_;
+      tasks_.push_back(std::move(again));
+    }
   }
 }
 
 void SandboxImpl::AwaitEmpty() { AwaitIdle(); }
 
 void SandboxImpl::DropPrepared() {
-  AwaitIdle();
-  if (!warm_.has_value()) return;
   absl::MutexLock lock(&mu_);
-  dying_ = std::exchange(warm_, std::nullopt);
-  background_work_ = true;
+  mu_.Await(absl::Condition(
+      +[](int* spawns) { return *spawns == 0; }, &spawns_));
+  if (!warm_.has_value()) return;
+  BackgroundTask task;
+  task.reap = std::exchange(warm_, std::nullopt);
+  ++busy_;
+  tasks_.push_back(std::move(task));
 }
 
 SandboxImpl::~SandboxImpl() {
+  DropPrepared();
   AwaitIdle();
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
   if (background_.joinable()) background_.join();
-  if (warm_.has_value()) Reap(*warm_).IgnoreError();
   if (no_caps_ != nullptr) cap_free(no_caps_);
 }
 
