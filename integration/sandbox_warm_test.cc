@@ -1,4 +1,4 @@
-// Boxes built ahead (RunSpec::prepare_next): each run still gets a fresh
+// Boxes built ahead (RunSpec::next): each run still gets a fresh
 // box, nothing of one run reaches the next, counters start at zero, and a
 // box dir replaced under the same path is never served from a stale box.
 #include <sys/stat.h>
@@ -67,7 +67,7 @@ int main(void) {
 }
 )";
 
-class WarmRuns : public SandboxWarmTest {
+class SandboxWarmRuns : public SandboxWarmTest {
  protected:
   void SetUp() override {
     SandboxWarmTest::SetUp();
@@ -76,7 +76,7 @@ class WarmRuns : public SandboxWarmTest {
     spec_ = Spec({"/box/actor"});
     spec_.limits.cpu_time = absl::Seconds(5);
     spec_.limits.wall_time = absl::Seconds(20);
-    spec_.prepare_next = true;
+    spec_.next = std::make_shared<RunSpec>(spec_);
   }
   void TearDown() override {
     // The shared sandbox must not keep a box of this test.
@@ -87,7 +87,7 @@ class WarmRuns : public SandboxWarmTest {
   RunResult RunWarm(const std::string& command, bool prepare_next = true) {
     RunSpec spec = spec_;
     spec.stdin_data = command + "\n";
-    spec.prepare_next = prepare_next;
+    if (!prepare_next) spec.next.reset();
     absl::StatusOr<RunResult> r = sandbox_->Run(spec);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : RunResult{};
@@ -110,7 +110,7 @@ class WarmRuns : public SandboxWarmTest {
   RunSpec spec_;
 };
 
-TEST_F(WarmRuns, EachRunHasAFreshBox) {
+TEST_F(SandboxWarmRuns, EachRunHasAFreshBox) {
   for (int i = 0; i < 4; ++i) {
     RunResult r = RunWarm("plain");
     EXPECT_EQ(r.outcome, Outcome::kExited) << Describe(r);
@@ -120,7 +120,7 @@ TEST_F(WarmRuns, EachRunHasAFreshBox) {
   }
 }
 
-TEST_F(WarmRuns, NothingOfADaemonReachesTheNextRun) {
+TEST_F(SandboxWarmRuns, NothingOfADaemonReachesTheNextRun) {
   RunResult first = RunWarm("daemon");
   EXPECT_EQ(first.outcome, Outcome::kExited) << Describe(first);
   RunResult second = RunWarm("procs");
@@ -128,14 +128,14 @@ TEST_F(WarmRuns, NothingOfADaemonReachesTheNextRun) {
       << Describe(second);
   // The last run without the hint: afterwards nothing of the box uid lives.
   RunSpec last = spec_;
-  last.prepare_next = false;
+  last.next.reset();
   last.stdin_data = "procs\n";
   absl::StatusOr<RunResult> r = Run(last);  // checks the host for leftovers
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(absl::StrContains(r->stdout_data, "procs=2\n")) << Describe(*r);
 }
 
-TEST_F(WarmRuns, CountersStartAtZeroForEachRun) {
+TEST_F(SandboxWarmRuns, CountersStartAtZeroForEachRun) {
   RunResult burn = RunWarm("burn");
   RunResult alloc = RunWarm("alloc");
   RunResult idle = RunWarm("plain");
@@ -147,7 +147,7 @@ TEST_F(WarmRuns, CountersStartAtZeroForEachRun) {
   EXPECT_LT(idle.wall_time, absl::Milliseconds(500)) << Describe(idle);
 }
 
-TEST_F(WarmRuns, AReplacedBoxDirIsNeverServedStale) {
+TEST_F(SandboxWarmRuns, AReplacedBoxDirIsNeverServedStale) {
   ASSERT_TRUE(WriteFile(box_dir_ + "/which", "old").ok());
   const std::set<pid_t> before = PidsOfUid(box_uid());
   RunResult old_run = RunWarm("file");
@@ -163,12 +163,12 @@ TEST_F(WarmRuns, AReplacedBoxDirIsNeverServedStale) {
   EXPECT_EQ(new_run.stdout_data, "pid=2 tmp_entries=0\nwhich=new\n");
 }
 
-TEST_F(WarmRuns, AnotherSpecGetsItsOwnBox) {
+TEST_F(SandboxWarmRuns, AnotherSpecGetsItsOwnBox) {
   RunResult warm = RunWarm("plain");
   EXPECT_EQ(warm.exit_code, 0) << Describe(warm);
   // Different limits: the box built ahead does not serve it.
   RunSpec other = spec_;
-  other.prepare_next = false;
+  other.next.reset();
   other.limits.memory_bytes = 48 * kMiB;
   other.stdin_data = "alloc\n";
   absl::StatusOr<RunResult> r = Run(other);
@@ -176,7 +176,7 @@ TEST_F(WarmRuns, AnotherSpecGetsItsOwnBox) {
   EXPECT_EQ(r->outcome, Outcome::kMemoryLimit) << Describe(*r);
 }
 
-TEST_F(WarmRuns, DroppedBoxLeavesNothing) {
+TEST_F(SandboxWarmRuns, DroppedBoxLeavesNothing) {
   const std::set<pid_t> before = PidsOfUid(box_uid());
   RunResult r = RunWarm("plain");
   EXPECT_EQ(r.exit_code, 0) << Describe(r);

@@ -174,6 +174,10 @@ void RunBoxInit(const ChildPlan& plan) {
     Fail("exec", plan.argv[0]);
   }
   if (program < 0) Fail("vfork", nullptr);
+  // The program has exec'd (or reported why not): the init lets go of the
+  // pipes now, so the parent sees EOF when the program's side closes, not
+  // after this copy of the runner has torn down its address space.
+  for (int fd : {0, 1, 2, kErrorFd}) close(fd);
   ProgramStatus status = {};
   while (wait4(program, &status.wait_status, 0, &status.usage) < 0) {
     if (errno != EINTR) Fail("wait4", nullptr);

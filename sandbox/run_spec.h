@@ -3,6 +3,7 @@
 #define SCRC_SANDBOX_RUN_SPEC_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,14 +51,15 @@ struct RunSpec {
   // namespace, mount or tracing ones: those stay denied whatever a profile
   // says).
   std::vector<std::string> seccomp_allow;
-  // Another run of this same spec (any stdin) follows: build its box while
-  // the slot is idle, so that run starts at once. A fresh box all the same:
-  // new namespaces, new /tmp, nothing of this run carried over.
-  bool prepare_next = false;
+  // The run that follows on this slot, when known (its stdin and its own
+  // `next` are ignored): its box is built while this run's program runs, so
+  // it starts at once. A fresh box all the same: new namespaces, new /tmp,
+  // nothing of this run carried over.
+  std::shared_ptr<const RunSpec> next;
 };
 
-// Whether a box built for `a` serves `b`: everything but stdin (and the
-// hint) is the same.
+// Whether a box built for `a` serves `b`: everything but stdin and `next`
+// is the same.
 bool SameBox(const RunSpec& a, const RunSpec& b);
 
 enum class Outcome {

@@ -436,11 +436,12 @@ absl::StatusOr<RunResult> SandboxImpl::Run(const RunSpec& spec) {
     (void)!write(box->sync_w.get(), &go, 1);
   }
   box->sync_w.reset();  // without the byte the init reads EOF and exits
-  if (spec.prepare_next) {
+  if (spec.next != nullptr) {
     // Built in the other cgroup while this program runs.
     BackgroundTask next;
-    next.spawn = spec;
+    next.spawn = *spec.next;
     next.spawn->stdin_data.clear();
+    next.spawn->next.reset();
     next.cgroup = Other(cgroup);
     Enqueue(std::move(next));
   }

@@ -41,10 +41,10 @@ class Sandbox {
   virtual absl::StatusOr<RunResult> Run(const RunSpec& spec) = 0;
 
   // Waits until the last run's box is gone: no process of it left, its
-  // cgroup empty. (A box built ahead for RunSpec::prepare_next stays.)
+  // cgroup empty. (A box built ahead for RunSpec::next stays.)
   virtual void AwaitEmpty() = 0;
 
-  // Discards a box built for RunSpec::prepare_next that no run will use
+  // Discards a box built for RunSpec::next that no run will use
   // (the submission ended early); its teardown runs in the background.
   virtual void DropPrepared() = 0;
 

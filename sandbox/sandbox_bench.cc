@@ -2,7 +2,7 @@
 // (fork + exec + wait, stdout through a pipe) and in a box, interleaved so
 // all see the same machine load. Prints median wall times and the ratios.
 // Two boxes per program: "cold" builds the box inside the measured call (a
-// submission's first test); "warm" runs with RunSpec::prepare_next, so its
+// submission's first test); "warm" runs with RunSpec::next, so its
 // box was built while the slot was idle (every later test of a submission).
 // Usage: sandbox_bench [--runs N] [--rootfs DIR] [--box DIR] NAME=PROGRAM...
 //   e.g. sandbox_bench --box /tmp/b true=/bin/true hello=/box/hello
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     spec.limits.cpu_time = absl::Seconds(5);
     spec.limits.memory_bytes = int64_t{256} << 20;
     RunSpec warm_spec = spec;
-    warm_spec.prepare_next = true;
+    warm_spec.next = std::make_shared<RunSpec>(spec);
     std::vector<std::string> bare_program = program;
     for (std::string& arg : bare_program) {
       if (arg.rfind("/box/", 0) == 0) arg = box + arg.substr(4);

@@ -427,6 +427,13 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
     return std::move(assembler).Finish(absl::Now() - start);
   }
 
+  absl::StatusOr<sandbox::RunSpec> run_spec =
+      MakeSpec(profile, profile.run, run_limits, trees.run, *source_file,
+               class_name, slot.box_dir);
+  // Each run names the one after it, whose box is built meanwhile.
+  std::shared_ptr<const sandbox::RunSpec> next_run;
+  if (run_spec.ok()) next_run = std::make_shared<sandbox::RunSpec>(*run_spec);
+
   bool built = true;
   if (profile.build.has_value()) {
     const sandbox::Limits build_limits = BuildLimits(profile);
@@ -435,6 +442,7 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
                  *source_file, class_name, slot.box_dir);
     if (spec.ok()) {
       spec->box_writable = true;
+      spec->next = next_run;
       absl::StatusOr<sandbox::RunResult> build =
           RunWithRetry(slot, *spec, script.id, "build");
       if (build.ok()) {
@@ -452,9 +460,7 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
   }
 
   if (built) {
-    absl::StatusOr<sandbox::RunSpec> spec =
-        MakeSpec(profile, profile.run, run_limits, trees.run, *source_file,
-                 class_name, slot.box_dir);
+    absl::StatusOr<sandbox::RunSpec>& spec = run_spec;
     if (!spec.ok()) {
       assembler.AddInternalError(absl::StrCat("run: ", spec.status().ToString()));
     } else if (script.tests.empty()) {
@@ -469,8 +475,7 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
     } else {
       while (const std::optional<size_t> index = assembler.NextTest()) {
         spec->stdin_data = script.tests[*index].input;
-        // Every test but the last: the next test's box is built meanwhile.
-        spec->prepare_next = *index + 1 < script.tests.size();
+        spec->next = *index + 1 < script.tests.size() ? next_run : nullptr;
         absl::StatusOr<sandbox::RunResult> run = RunWithRetry(
             slot, *spec, script.id,
             absl::StrCat("test ", script.tests[*index].number));
