@@ -317,7 +317,9 @@ absl::Status CgroupsV1::Init(const CgroupV1Options& options) {
   caps_.notes.push_back(
       "cgroup v1: no cgroup.kill (boxes are killed by signalling each "
       "listed process) and no CLONE_INTO_CGROUP (boxes are attached after "
-      "clone)");
+      "clone; a move can wait for an RCU grace period, ~5-15 ms, unless "
+      "another happened within a few ms or the hierarchy is mounted with "
+      "favordynmods: boxes built ahead do it in the background)");
   return absl::OkStatus();
 }
 
