@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -71,65 +72,13 @@ absl::Status CopyFileAt(int src_dir, int dst_dir, const char* name,
   return absl::OkStatus();
 }
 
-// Copies (or links) the entries of src_dir into dst_dir; symlinks and
-// special files are skipped: a cache holds neither.
-absl::Status SeedDirAt(int src_dir, int dst_dir, const std::string& path,
-                       uid_t uid, gid_t gid, bool link, bool top) {
-  const int dup_fd = dup(src_dir);
-  if (dup_fd < 0) return Errno(errno, "dup", path);
-  DIR* d = fdopendir(dup_fd);
-  if (d == nullptr) {
-    close(dup_fd);
-    return Errno(errno, "opendir", path);
-  }
-  absl::Status status;
-  while (const dirent* e = readdir(d)) {
-    const std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    const std::string child = absl::StrCat(path, "/", name);
-    struct stat st;
-    if (fstatat(src_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      status = Errno(errno, "stat", child);
-      break;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      if (mkdirat(dst_dir, name.c_str(), 0755) != 0 ||
-          fchownat(dst_dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-        status = Errno(errno, "mkdir", child);
-        break;
-      }
-      const int s = openat(src_dir, name.c_str(),
-                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      const int t = openat(dst_dir, name.c_str(),
-                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      UniqueFd sub_src(s), sub_dst(t);
-      if (s < 0 || t < 0) {
-        status = Errno(errno, "open", child);
-        break;
-      }
-      status = SeedDirAt(sub_src.get(), sub_dst.get(), child, uid, gid, link,
-                         /*top=*/false);
-    } else if (S_ISREG(st.st_mode)) {
-      if (link && !top) {
-        if (linkat(src_dir, name.c_str(), dst_dir, name.c_str(), 0) != 0) {
-          status = Errno(errno, "link", child);
-        }
-      } else {
-        status = CopyFileAt(src_dir, dst_dir, name.c_str(), uid, gid, child);
-      }
-    }
-    if (!status.ok()) break;
-  }
-  closedir(d);
-  return status;
-}
-
-// Owner: the runner; files read-only for everyone (box users read them
-// through hard links), directories 0755.
-absl::Status AdoptDirAt(int dir, const std::string& path) {
-  if (fchown(dir, geteuid(), getegid()) != 0 || fchmod(dir, 0755) != 0) {
-    return Errno(errno, "chown/chmod", path);
-  }
+// Calls `visit(name, child_path, stat)` for each entry of `dir` (not "."
+// or ".."), stat not following symlinks; stops at the first error.
+absl::Status ForEachEntryAt(
+    int dir, const std::string& path,
+    absl::FunctionRef<absl::Status(const char*, const std::string&,
+                                   const struct stat&)>
+        visit) {
   const int dup_fd = dup(dir);
   if (dup_fd < 0) return Errno(errno, "dup", path);
   DIR* d = fdopendir(dup_fd);
@@ -143,27 +92,78 @@ absl::Status AdoptDirAt(int dir, const std::string& path) {
     if (name == "." || name == "..") continue;
     const std::string child = absl::StrCat(path, "/", name);
     struct stat st;
-    if (fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      status = Errno(errno, "stat", child);
-    } else if (S_ISDIR(st.st_mode)) {
-      const int fd = openat(dir, name.c_str(),
-                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      UniqueFd sub(fd);
-      status = fd < 0 ? Errno(errno, "open", child) : AdoptDirAt(fd, child);
-    } else if (S_ISREG(st.st_mode)) {
-      if (fchownat(dir, name.c_str(), geteuid(), getegid(),
-                   AT_SYMLINK_NOFOLLOW) != 0 ||
-          fchmodat(dir, name.c_str(), 0444, 0) != 0) {
-        status = Errno(errno, "chown/chmod", child);
-      }
-    } else if (unlinkat(dir, name.c_str(), 0) != 0) {
-      // A symlink or a special file has no place in a template.
-      status = Errno(errno, "unlink", child);
-    }
+    status = fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0
+                 ? Errno(errno, "stat", child)
+                 : visit(name.c_str(), child, st);
     if (!status.ok()) break;
   }
   closedir(d);
   return status;
+}
+
+UniqueFd OpenSubdirAt(int dir, const char* name) {
+  return UniqueFd(
+      openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+}
+
+// Copies (or links) the entries of src_dir into dst_dir; symlinks and
+// special files are skipped: a cache holds neither.
+absl::Status SeedDirAt(int src_dir, int dst_dir, const std::string& path,
+                       uid_t uid, gid_t gid, bool link, bool top) {
+  return ForEachEntryAt(
+      src_dir, path,
+      [&](const char* name, const std::string& child,
+          const struct stat& st) -> absl::Status {
+        if (S_ISDIR(st.st_mode)) {
+          if (mkdirat(dst_dir, name, 0755) != 0 ||
+              fchownat(dst_dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+            return Errno(errno, "mkdir", child);
+          }
+          UniqueFd sub_src = OpenSubdirAt(src_dir, name);
+          UniqueFd sub_dst = OpenSubdirAt(dst_dir, name);
+          if (!sub_src.valid() || !sub_dst.valid()) {
+            return Errno(errno, "open", child);
+          }
+          return SeedDirAt(sub_src.get(), sub_dst.get(), child, uid, gid, link,
+                           /*top=*/false);
+        }
+        if (!S_ISREG(st.st_mode)) return absl::OkStatus();
+        if (link && !top) {
+          return linkat(src_dir, name, dst_dir, name, 0) != 0
+                     ? Errno(errno, "link", child)
+                     : absl::OkStatus();
+        }
+        return CopyFileAt(src_dir, dst_dir, name, uid, gid, child);
+      });
+}
+
+// Owner: the runner; files read-only for everyone (box users read them
+// through hard links), directories 0755.
+absl::Status AdoptDirAt(int dir, const std::string& path) {
+  if (fchown(dir, geteuid(), getegid()) != 0 || fchmod(dir, 0755) != 0) {
+    return Errno(errno, "chown/chmod", path);
+  }
+  return ForEachEntryAt(
+      dir, path,
+      [&](const char* name, const std::string& child,
+          const struct stat& st) -> absl::Status {
+        if (S_ISDIR(st.st_mode)) {
+          UniqueFd sub = OpenSubdirAt(dir, name);
+          return sub.valid() ? AdoptDirAt(sub.get(), child)
+                             : Errno(errno, "open", child);
+        }
+        if (S_ISREG(st.st_mode)) {
+          if (fchownat(dir, name, geteuid(), getegid(), AT_SYMLINK_NOFOLLOW) !=
+                  0 ||
+              fchmodat(dir, name, 0444, 0) != 0) {
+            return Errno(errno, "chown/chmod", child);
+          }
+          return absl::OkStatus();
+        }
+        // A symlink or a special file has no place in a template.
+        return unlinkat(dir, name, 0) != 0 ? Errno(errno, "unlink", child)
+                                           : absl::OkStatus();
+      });
 }
 
 }  // namespace
