@@ -366,13 +366,15 @@ absl::StatusOr<LiveBox> SandboxImpl::Spawn(const RunSpec& spec,
   absl::Status setup = WriteIdMaps(
       static_cast<pid_t>(pid),
       {kBoxUid, host_uid_, kBoxGid, host_gid_, /*deny_setgroups=*/rootless_});
-  if (setup.ok() && cgroup != nullptr && cgroup_fd < 0) {
-    setup = cgroup->Attach(static_cast<pid_t>(pid));
-  }
   if (setup.ok()) {
     // The init builds the box now and then waits for the start byte.
     const char go = 1;
     if (write(box.sync_w.get(), &go, 1) != 1) setup = Errno("release box");
+  }
+  if (setup.ok() && cgroup != nullptr && cgroup_fd < 0) {
+    // Meanwhile (a v1 move may wait for an RCU grace period); the program
+    // starts only after this, so it never runs outside the cgroup.
+    setup = cgroup->Attach(static_cast<pid_t>(pid));
   }
   if (!setup.ok()) {
     Reap(box).IgnoreError();  // the init reads EOF and exits
