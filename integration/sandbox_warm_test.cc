@@ -23,6 +23,9 @@ constexpr char kActor[] = R"(
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 int main(void) {
   char cmd[64] = {0};
@@ -42,6 +45,34 @@ int main(void) {
       _exit(0);
     }
     sleep(1);  // the grandchild is running when this run ends
+  } else if (strcmp(cmd, "serve") == 0) {
+    /* A daemon that hands "secret" to whoever connects, in the slot's
+       network namespace (shared by the boxes of one slot). */
+    struct sockaddr_un addr = {AF_UNIX, "\0scrc-warm-leak"};
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (bind(s, (struct sockaddr*)&addr, sizeof addr) != 0 || listen(s, 8))
+      return 5;
+    if (fork() == 0) {
+      setsid();
+      close(0), close(1), close(2);  /* the run ends without waiting for it */
+      for (;;) {
+        int c = accept(s, NULL, NULL);
+        if (c >= 0) { write(c, "secret\n", 7); close(c); }
+      }
+    }
+    printf("serving\n");
+  } else if (strcmp(cmd, "fetch") == 0) {
+    struct sockaddr_un addr = {AF_UNIX, "\0scrc-warm-leak"};
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    char got[16] = "none";
+    struct timeval tv = {0, 300000};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(s, (struct sockaddr*)&addr, sizeof addr) == 0) {
+      ssize_t n = read(s, got, sizeof got - 1);
+      got[n > 0 ? n : 0] = 0;
+      if (n <= 0) strcpy(got, "none");
+    }
+    printf("leak=%s\n", got);
   } else if (strcmp(cmd, "procs") == 0) {
     int procs = 0;
     DIR* p = opendir("/proc");
@@ -133,6 +164,18 @@ TEST_F(SandboxWarmRuns, NothingOfADaemonReachesTheNextRun) {
   absl::StatusOr<RunResult> r = Run(last);  // checks the host for leftovers
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(absl::StrContains(r->stdout_data, "procs=2\n")) << Describe(*r);
+}
+
+TEST_F(SandboxWarmRuns, ALeftoverCannotServeTheNextRun) {
+  // The next run starts while the last box is still being torn down; what
+  // that box left running must already be unable to act.
+  for (int i = 0; i < 5; ++i) {
+    RunResult serve = RunWarm("serve");
+    EXPECT_TRUE(absl::StrContains(serve.stdout_data, "serving")) << Describe(serve);
+    RunResult fetch = RunWarm("fetch");
+    EXPECT_TRUE(absl::StrContains(fetch.stdout_data, "leak=none\n"))
+        << "round " << i << ": " << Describe(fetch);
+  }
 }
 
 TEST_F(SandboxWarmRuns, CountersStartAtZeroForEachRun) {

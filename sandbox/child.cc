@@ -182,6 +182,10 @@ void RunBoxInit(const ChildPlan& plan) {
   while (wait4(program, &status.wait_status, 0, &status.usage) < 0) {
     if (errno != EINTR) Fail("wait4", nullptr);
   }
+  // Whatever the program left behind stops now, before the parent hears of
+  // the end: nothing of this run may act while the next one starts (the
+  // namespace's teardown, which kills it too, finishes later).
+  kill(-1, SIGKILL);
   // If exec failed, the error pipe already says why; the status is moot.
   if (write(kStatusFd, &status, sizeof(status)) != sizeof(status)) _exit(124);
   _exit(0);

@@ -205,6 +205,17 @@ int SubmitCommand(const Args& args) {
                  std::string(producer.status().message()).c_str());
     return 1;
   }
+  // Connected and the topic's leader known before the clock starts: a
+  // fresh producer's first message otherwise waits, now and then, for
+  // librdkafka's 1 s metadata timer, which would count as latency.
+  if (auto ready = TopicPartitionCount((*producer)->handle(), kafka.topic,
+                                       absl::Seconds(30));
+      !ready.ok()) {
+    std::fprintf(stderr, "scrc submit: %s (KAFKA_BROKERS=%s)\n",
+                 std::string(ready.status().message()).c_str(),
+                 kafka.brokers.c_str());
+    return 1;
+  }
 
   absl::flat_hash_map<std::string, size_t> pending;  // id -> index
   absl::flat_hash_map<std::string, absl::Time> sent_at;

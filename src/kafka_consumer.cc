@@ -74,6 +74,8 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"max.poll.interval.ms", "600000"},
       {"reconnect.backoff.ms", "100"},
       {"reconnect.backoff.max.ms", "5000"},
+      // Small fetch requests: Nagle held some back by milliseconds.
+      {"socket.nagle.disable", "true"},
   });
   properties.insert(properties.end(), common.begin(), common.end());
   auto conf = MakeKafkaConf(properties, who);
@@ -136,6 +138,26 @@ void KafkaConsumer::Resume(const std::vector<TopicPartition>& partitions) {
   if (partitions.empty()) return;
   KafkaPartitionList list = ToKafkaList(partitions);
   rd_kafka_resume_partitions(rk_.get(), list.get());
+  // librdkafka 2.0.2 fetches a partition resumed after a pause of a few
+  // hundred ms or more only ~700 ms later (measured: every time). A seek to
+  // where the application stands (the next message it has not been given,
+  // so nothing is skipped or taken twice) makes it fetch at once (1-2 ms).
+  // Partitions that gave us nothing yet have no position and are left as
+  // they are.
+  if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  KafkaPartitionList positioned(rd_kafka_topic_partition_list_new(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) continue;
+    rd_kafka_topic_partition_list_add(positioned.get(), tp.topic, tp.partition)
+        ->offset = tp.offset;
+  }
+  if (positioned->cnt == 0) return;
+  // Asynchronous (timeout 0): the consumer thread does not wait.
+  LogError(rd_kafka_seek_partitions(rk_.get(), positioned.get(), 0),
+           "seek after resume");
 }
 
 std::vector<TopicPartition> KafkaConsumer::Assignment() {

@@ -15,8 +15,12 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
       {"acks", "all"},
       // 0: no delivery timeout. A result waits out a broker outage.
       {"message.timeout.ms", "0"},
-      // Results are small and latency matters more than batching.
-      {"linger.ms", "1"},
+      // Latency matters more than batching: a message goes out at once
+      // (linger 1 ms cost ~1.4 ms per hop, measured); messages produced
+      // while a request is in flight still share the next one.
+      {"linger.ms", "0"},
+      // Small requests and responses: no waiting for ACKs of the last.
+      {"socket.nagle.disable", "true"},
       {"reconnect.backoff.ms", "100"},
       {"reconnect.backoff.max.ms", "5000"},
       {"message.max.bytes", "1000000"},

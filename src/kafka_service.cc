@@ -213,8 +213,8 @@ void KafkaService::UpdateFlow() {
   }
   // Paused partitions fetch nothing, yet the consumer keeps polling, so the
   // group membership stays alive however long the slots are busy.
-  // Resuming at half full leaves about a second of cheap submissions to
-  // cover the fetch that follows a resume.
+  // Resuming at half full leaves work for the slots while the fetch that
+  // follows a resume comes back.
   const size_t max_queued =
       std::max<size_t>(64, 16 * static_cast<size_t>(options_.parallel));
   bool pause;

@@ -7,11 +7,11 @@
 // When the queue is full (so every slot is busy) the assigned partitions
 // are paused, and the consumer keeps polling (group membership, rebalances)
 // until the queue is half empty. The queue lets a slot that frees start the
-// next submission at once: with librdkafka 2.0 a resumed partition may wait
-// up to a second for its next fetch, which would idle the slots if every
-// completion meant a resume. On SIGTERM and on a revoke, what waits in the
-// queue is given up uncommitted (the next owner judges it); what runs is
-// finished, published and committed first.
+// next submission at once, without a fetch round trip, and covers the fetch
+// that follows a resume (KafkaConsumer::Resume makes that one start at
+// once; librdkafka 2.0.2 alone waits ~700 ms). On SIGTERM and on a revoke,
+// what waits in the queue is given up uncommitted (the next owner judges
+// it); what runs is finished, published and committed first.
 //
 // Threads: the consumer thread (Run) owns the consumer, the tracker and the
 // flow control; workers judge and publish; the producer's thread reports
