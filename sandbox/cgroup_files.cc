@@ -202,4 +202,22 @@ bool ValidCgroupName(absl::string_view name) {
          });
 }
 
+absl::Status BoxNames::Check(const std::string& name) {
+  if (ValidCgroupName(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "box cgroup name '", name, "': use letters, digits, '-' and '_'"));
+}
+
+void BoxNames::Add(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  if (std::find(names_.begin(), names_.end(), name) == names_.end()) {
+    names_.push_back(name);
+  }
+}
+
+std::vector<std::string> BoxNames::All() const {
+  absl::MutexLock lock(&mu_);
+  return names_;
+}
+
 }  // namespace scrc::sandbox

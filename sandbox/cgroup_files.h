@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "sandbox/unique_fd.h"
 
 namespace scrc::sandbox {
@@ -73,6 +74,20 @@ std::vector<std::string> ChildCgroups(const std::string& dir);
 // A box cgroup name: letters, digits, '-' and '_' only, so that it is never
 // a path nor the name of a control file.
 bool ValidCgroupName(absl::string_view name);
+
+// The names of the box cgroups a Cgroups made (to remove at its end).
+// Thread-safe: slots create their boxes from their own threads.
+class BoxNames {
+ public:
+  // InvalidArgument unless ValidCgroupName(name).
+  static absl::Status Check(const std::string& name);
+  void Add(const std::string& name);
+  std::vector<std::string> All() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace scrc::sandbox
 

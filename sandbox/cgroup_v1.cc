@@ -324,11 +324,7 @@ absl::Status CgroupsV1::Init(const CgroupV1Options& options) {
 }
 
 CgroupsV1::~CgroupsV1() {
-  std::vector<std::string> boxes;
-  {
-    absl::MutexLock lock(&mu_);
-    boxes = boxes_;
-  }
+  const std::vector<std::string> boxes = boxes_.All();
   for (const Parent& parent : parents_) {
     // Everything below a parent we own is ours, stale boxes included.
     const std::vector<std::string> children =
@@ -345,10 +341,7 @@ CgroupsV1::~CgroupsV1() {
 
 absl::StatusOr<std::unique_ptr<BoxCgroup>> CgroupsV1::CreateBox(
     const std::string& name) {
-  if (!ValidCgroupName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "box cgroup name '", name, "': use letters, digits, '-' and '_'"));
-  }
+  if (absl::Status s = BoxNames::Check(name); !s.ok()) return s;
   auto in = [&](const std::string& parent) {
     return parent.empty() ? std::string() : absl::StrCat(parent, "/", name);
   };
@@ -356,10 +349,7 @@ absl::StatusOr<std::unique_ptr<BoxCgroup>> CgroupsV1::CreateBox(
                                            in(cpuacct_dir_));
   absl::Status status = box->Open();
   if (!status.ok()) return status;
-  absl::MutexLock lock(&mu_);
-  if (std::find(boxes_.begin(), boxes_.end(), name) == boxes_.end()) {
-    boxes_.push_back(name);
-  }
+  boxes_.Add(name);
   return box;
 }
 

@@ -8,11 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/cgroup_files.h"
 
 namespace scrc::sandbox {
 
@@ -54,8 +53,7 @@ class CgroupsV1 : public Cgroups {
   std::vector<Parent> parents_;                      // one per hierarchy
   std::string memory_dir_, pids_dir_, cpuacct_dir_;  // "" when not usable
   CgroupCapabilities caps_;
-  absl::Mutex mu_;
-  std::vector<std::string> boxes_ ABSL_GUARDED_BY(mu_);
+  BoxNames boxes_;
 };
 
 // SIGKILLs every process listed in the cgroup.procs of `dirs` until all are

@@ -332,8 +332,7 @@ CgroupsV2::~CgroupsV2() {
     // Everything below a parent we own is ours, stale boxes included.
     children = ChildCgroups(dir);
   } else {
-    absl::MutexLock lock(&mu_);
-    children = boxes_;
+    children = boxes_.All();
   }
   for (const std::string& name : children) {
     if (delegation_ != nullptr && name == kRunnerCgroup) continue;  // us
@@ -355,19 +354,13 @@ CgroupsV2::~CgroupsV2() {
 
 absl::StatusOr<std::unique_ptr<BoxCgroup>> CgroupsV2::CreateBox(
     const std::string& name) {
-  if (!ValidCgroupName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "box cgroup name '", name, "': use letters, digits, '-' and '_'"));
-  }
+  if (absl::Status s = BoxNames::Check(name); !s.ok()) return s;
   auto box = std::make_unique<BoxCgroupV2>(
       absl::StrCat(options_.parent_dir, "/", name), caps_.memory, caps_.pids,
       caps_.kill, options_.recreate_each_run);
   absl::Status status = box->Open();
   if (!status.ok()) return status;
-  absl::MutexLock lock(&mu_);
-  if (std::find(boxes_.begin(), boxes_.end(), name) == boxes_.end()) {
-    boxes_.push_back(name);
-  }
+  boxes_.Add(name);
   return box;
 }
 

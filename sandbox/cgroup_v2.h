@@ -8,9 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/cgroup_files.h"
@@ -65,8 +63,7 @@ class CgroupsV2 : public Cgroups {
   std::unique_ptr<V2Delegation> delegation_;
   std::vector<std::string> enabled_;  // we enabled these in parent_dir
   CgroupCapabilities caps_;
-  absl::Mutex mu_;
-  std::vector<std::string> boxes_ ABSL_GUARDED_BY(mu_);
+  BoxNames boxes_;
 };
 
 }  // namespace scrc::sandbox
