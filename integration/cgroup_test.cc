@@ -41,6 +41,12 @@ namespace {
 
 constexpr int64_t kMiB = 1 << 20;
 
+// What the sandbox does before a run: limits, then counters from zero.
+absl::Status StartRun(BoxCgroup& box, int64_t memory_bytes, int64_t pids) {
+  absl::Status status = box.Prepare(memory_bytes, pids);
+  return status.ok() ? box.ResetCounters() : status;
+}
+
 #define SKIP_UNLESS_ROOT()                            \
   do {                                                \
     if (geteuid() != 0) {                             \
@@ -266,8 +272,7 @@ TEST_F(CgroupV1Test, DetectFindsAllThreeControllers) {
 TEST_F(CgroupV1Test, MeasuresCpuOfAllThreadsAndPeakMemory) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("cpu");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(256 * kMiB, 64).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 256 * kMiB, 64).ok());
   EXPECT_EQ((*box)->clone_into_fd(), -1);
   const pid_t pid = StartInBox(**box, [] {
     BurnCpu(2, absl::Milliseconds(200));
@@ -285,8 +290,7 @@ TEST_F(CgroupV1Test, MeasuresCpuOfAllThreadsAndPeakMemory) {
 
   // The next run starts from zero.
   ASSERT_TRUE((*box)->KillAll().ok());
-  ASSERT_TRUE((*box)->Prepare(256 * kMiB, 64).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 256 * kMiB, 64).ok());
   const pid_t idle = StartInBox(**box, [] { return 0; });
   ASSERT_EQ(WaitExit(idle), 0);
   usage = (*box)->Usage();
@@ -298,8 +302,7 @@ TEST_F(CgroupV1Test, MeasuresCpuOfAllThreadsAndPeakMemory) {
 TEST_F(CgroupV1Test, OverTheMemoryLimitIsOomKilled) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("oom");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(32 * kMiB, 64).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 32 * kMiB, 64).ok());
   const pid_t pid = StartInBox(**box, [] { return TouchMemory(128 * kMiB); });
   const int status = WaitExit(pid);
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
@@ -313,8 +316,7 @@ TEST_F(CgroupV1Test, PidsLimitStopsForks) {
   SubreaperScope subreaper;
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("pids");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(0, 10).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 0, 10).ok());
   int p[2];
   ASSERT_EQ(pipe(p), 0);
   const pid_t pid = StartInBox(**box, [&] {
@@ -352,8 +354,7 @@ TEST_F(CgroupV1Test, PidsLimitStopsForks) {
 TEST_F(CgroupV1Test, KillAllLeavesNoProcessIncludingOrphans) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("kill");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(64 * kMiB, 16).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 64 * kMiB, 16).ok());
   ExpectKillAllLeavesNothing(**box, BoxDirs("kill"));
 }
 
@@ -361,8 +362,7 @@ TEST_F(CgroupV1Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
   SubreaperScope subreaper;
   absl::StatusOr<std::unique_ptr<BoxCgroup>> old = cgroups_->CreateBox("slot");
   ASSERT_TRUE(old.ok()) << old.status();
-  ASSERT_TRUE((*old)->Prepare(0, 16).ok());
-  ASSERT_TRUE((*old)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**old, 0, 16).ok());
   const pid_t stale = StartInBox(**old, [] {
     for (;;) pause();
     return 0;
@@ -382,8 +382,7 @@ TEST_F(CgroupV1Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
     ASSERT_TRUE(box.ok()) << box.status();
     const int status = WaitExit(stale);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-    ASSERT_TRUE((*box)->Prepare(64 * kMiB, 16).ok());
-    ASSERT_TRUE((*box)->ResetCounters().ok());
+    ASSERT_TRUE(StartRun(**box, 64 * kMiB, 16).ok());
     const pid_t pid = StartInBox(**box, [] { return 0; });
     EXPECT_EQ(WaitExit(pid), 0);
   }
@@ -487,8 +486,7 @@ TEST_F(CgroupV2Test, MeasuresCpuOfTheWholeTree) {
     auto box = (*cgroups)->CreateBox("cpu");
     ASSERT_TRUE(box.ok()) << box.status();
     for (int run = 0; run < 2; ++run) {
-      ASSERT_TRUE((*box)->Prepare(0, 0).ok());
-      ASSERT_TRUE((*box)->ResetCounters().ok());
+      ASSERT_TRUE(StartRun(**box, 0, 0).ok());
       const bool burn = run == 0;
       const pid_t pid = StartInBox(**box, [burn] {
         if (burn) BurnCpu(2, absl::Milliseconds(200));
@@ -512,8 +510,7 @@ TEST_F(CgroupV2Test, AttachWorksWithoutCloneInto) {
   ASSERT_TRUE(cgroups.ok()) << cgroups.status();
   auto box = (*cgroups)->CreateBox("attach");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(0, 0).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 0, 0).ok());
   int go[2];
   ASSERT_EQ(pipe(go), 0);
   const pid_t pid = fork();
@@ -534,8 +531,7 @@ TEST_F(CgroupV2Test, KillAllLeavesNoProcessIncludingOrphans) {
   ASSERT_TRUE(cgroups.ok()) << cgroups.status();
   auto box = (*cgroups)->CreateBox("kill");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(0, 0).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 0, 0).ok());
   ExpectKillAllLeavesNothing(**box, {parent_ + "/kill"});
 }
 
@@ -546,8 +542,7 @@ TEST_F(CgroupV2Test, KillWithoutCgroupKillFreezesAndSignals) {
   ASSERT_TRUE(cgroups.ok()) << cgroups.status();
   auto box = (*cgroups)->CreateBox("freeze");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(0, 0).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 0, 0).ok());
   pid_t child = -1;
   const pid_t orphan = StartDoubleForker(**box, &child);
   ASSERT_GT(orphan, 0);
@@ -561,8 +556,7 @@ TEST_F(CgroupV2Test, KillWithoutCgroupKillFreezesAndSignals) {
   }
   // Thawed again: the next run of the box runs.
   EXPECT_EQ(ReadCgroupFile(dir + "/cgroup.freeze").value_or(""), "0\n");
-  ASSERT_TRUE((*box)->Prepare(0, 0).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 0, 0).ok());
   EXPECT_EQ(WaitExit(StartInBox(**box, [] { return 0; })), 0);
 }
 
@@ -572,8 +566,7 @@ TEST_F(CgroupV2Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
   ASSERT_TRUE(cgroups.ok()) << cgroups.status();
   auto box = (*cgroups)->CreateBox("stale");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE((*box)->Prepare(0, 0).ok());
-  ASSERT_TRUE((*box)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**box, 0, 0).ok());
   pid_t child = -1;
   const pid_t orphan = StartDoubleForker(**box, &child);
   ASSERT_GT(orphan, 0);
@@ -584,8 +577,7 @@ TEST_F(CgroupV2Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
   }
   EXPECT_TRUE(Procs(parent_ + "/stale").empty());
-  ASSERT_TRUE((*again)->Prepare(0, 0).ok());
-  ASSERT_TRUE((*again)->ResetCounters().ok());
+  ASSERT_TRUE(StartRun(**again, 0, 0).ok());
   EXPECT_EQ(WaitExit(StartInBox(**again, [] { return 0; })), 0);
 }
 
