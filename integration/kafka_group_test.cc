@@ -37,15 +37,13 @@ TEST(KafkaGroupTest, KillingOneOfThreeRunnersLosesNoSubmission) {
         << runner->Log();
   }
 
-  std::vector<std::string> ids;
   Sender sender;
   ASSERT_TRUE(sender.ok());
-  for (int i = 0; i < kSubmissions; ++i) {
-    const std::string id = absl::StrCat("g", i);
-    ids.push_back(id);
-    sender.Send(topics.scripts, id,
-                ScriptJson(i % 2 == 0 ? PythonSum(id) : CSum(id)));
-  }
+  const std::vector<std::string> ids = SendNumbered(
+      sender, topics.scripts, "g", kSubmissions,
+      [](const std::string& id, int i) {
+        return i % 2 == 0 ? PythonSum(id) : CSum(id);
+      });
   ASSERT_TRUE(sender.Flush().empty());
 
   // Kill the first runner in the middle of the run, once it has published

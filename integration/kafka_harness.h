@@ -204,6 +204,21 @@ class Sender {
   std::unique_ptr<KafkaProducer> producer_;
 };
 
+// Sends `count` scripts with ids <prefix>0, <prefix>1, ... to `topic`, each
+// made by `make(id, i)`; returns the ids. Flush the sender afterwards.
+inline std::vector<std::string> SendNumbered(
+    Sender& sender, const std::string& topic, const std::string& prefix,
+    int count,
+    const std::function<ScriptSpec(const std::string&, int)>& make) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    const std::string id = absl::StrCat(prefix, i);
+    ids.push_back(id);
+    sender.Send(topic, id, ScriptJson(make(id, i)));
+  }
+  return ids;
+}
+
 // Every result on a topic, by id (more than one entry: a duplicate).
 class ResultCollector {
  public:

@@ -60,15 +60,13 @@ TEST(KafkaOutageTest, BrokerDownForTwentySecondsLosesNothing) {
   ResultCollector results(topics.results);
   ASSERT_TRUE(results.ok());
 
-  std::vector<std::string> ids;
   Sender sender;
   ASSERT_TRUE(sender.ok());
-  for (int i = 0; i < kSubmissions; ++i) {
-    const std::string id = absl::StrCat("o", i);
-    ids.push_back(id);
-    sender.Send(topics.scripts, id,
-                ScriptJson(i % 2 == 0 ? PythonSum(id) : CSum(id)));
-  }
+  const std::vector<std::string> ids = SendNumbered(
+      sender, topics.scripts, "o", kSubmissions,
+      [](const std::string& id, int i) {
+        return i % 2 == 0 ? PythonSum(id) : CSum(id);
+      });
   ASSERT_TRUE(sender.Flush().empty());
 
   ServeProcess serve(topics.Env(2), topics.group);

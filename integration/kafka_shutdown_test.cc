@@ -68,14 +68,11 @@ TEST(KafkaShutdownTest, SigtermDrainsPublishesAndCommitsInFlightWork) {
   ASSERT_GT(first.pid(), 0);
   ASSERT_TRUE(first.WaitForLog("assigned ", absl::Minutes(2))) << first.Log();
 
-  std::vector<std::string> ids;
   Sender sender;
   ASSERT_TRUE(sender.ok());
-  for (int i = 0; i < kSubmissions; ++i) {
-    const std::string id = absl::StrCat("s", i);
-    ids.push_back(id);
-    sender.Send(topics.scripts, id, ScriptJson(SlowSum(id)));
-  }
+  const std::vector<std::string> ids =
+      SendNumbered(sender, topics.scripts, "s", kSubmissions,
+                   [](const std::string& id, int) { return SlowSum(id); });
   ASSERT_TRUE(sender.Flush().empty());
 
   const absl::Time guard = absl::Now() + absl::Minutes(2);
