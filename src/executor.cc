@@ -460,12 +460,12 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
   }
 
   if (built) {
-    absl::StatusOr<sandbox::RunSpec>& spec = run_spec;
-    if (!spec.ok()) {
-      assembler.AddInternalError(absl::StrCat("run: ", spec.status().ToString()));
+    if (!run_spec.ok()) {
+      assembler.AddInternalError(
+          absl::StrCat("run: ", run_spec.status().ToString()));
     } else if (script.tests.empty()) {
       absl::StatusOr<sandbox::RunResult> run =
-          RunWithRetry(slot, *spec, script.id, "run");
+          RunWithRetry(slot, *run_spec, script.id, "run");
       if (run.ok()) {
         assembler.AddSingleRun(*run, run_limits, profile.memory_error_markers);
       } else {
@@ -474,10 +474,10 @@ Result ExecutorImpl::JudgeOn(Slot& slot, const Script& script,
       }
     } else {
       while (const std::optional<size_t> index = assembler.NextTest()) {
-        spec->stdin_data = script.tests[*index].input;
-        spec->next = *index + 1 < script.tests.size() ? next_run : nullptr;
+        run_spec->stdin_data = script.tests[*index].input;
+        run_spec->next = *index + 1 < script.tests.size() ? next_run : nullptr;
         absl::StatusOr<sandbox::RunResult> run = RunWithRetry(
-            slot, *spec, script.id,
+            slot, *run_spec, script.id,
             absl::StrCat("test ", script.tests[*index].number));
         if (run.ok()) {
           assembler.AddTest(*run, run_limits, profile.memory_error_markers);
