@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
@@ -27,6 +28,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "sandbox/cgroup_files.h"
@@ -356,6 +358,68 @@ TEST_F(CgroupV1Test, KillAllLeavesNoProcessIncludingOrphans) {
   ASSERT_TRUE(box.ok()) << box.status();
   ASSERT_TRUE(StartRun(**box, 64 * kMiB, 16).ok());
   ExpectKillAllLeavesNothing(**box, BoxDirs("kill"));
+}
+
+// The line of /proc/<task>/cgroup for each hierarchy, for every thread of
+// this process: {tid: {"4:memory": "/a/b", ...}}.
+std::map<std::string, std::map<std::string, std::string>> ThreadCgroups() {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    const std::string tid = entry.path().filename();
+    absl::StatusOr<std::string> text =
+        ReadCgroupFile(absl::StrCat("/proc/self/task/", tid, "/cgroup"));
+    if (!text.ok()) continue;  // a thread that just ended
+    for (const ProcCgroup& line : ParseProcCgroup(*text)) {
+      out[tid][absl::StrCat(line.id, ":",
+                            absl::StrJoin(line.controllers, ","))] = line.path;
+    }
+  }
+  return out;
+}
+
+// How the sandbox places a box's init on v1: the cloning thread steps into
+// the box's cgroups for the clone. The child is born there (its memory limit
+// holds), every thread is back where it was, and the runner is never listed
+// in the box.
+TEST_F(CgroupV1Test, ThreadStepsInForTheCloneAndBackHome) {
+  SubreaperScope subreaper;
+  absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("step");
+  ASSERT_TRUE(box.ok()) << box.status();
+  ASSERT_TRUE(StartRun(**box, 32 * kMiB, 16).ok());
+  std::thread other([] { absl::SleepFor(absl::Seconds(1)); });
+  const auto before = ThreadCgroups();
+
+  ASSERT_TRUE((*box)->EnterThread());
+  const std::vector<ProcCgroup> inside =
+      ParseProcCgroup(ReadCgroupFile("/proc/thread-self/cgroup").value());
+  const pid_t pid = fork();
+  if (pid == 0) _exit(TouchMemory(128 * kMiB));
+  (*box)->LeaveThread();
+
+  EXPECT_EQ(ThreadCgroups(), before);
+  const std::string name = absl::StrCat("/scrc-", getpid(), "/step");
+  int boxed = 0;
+  for (const ProcCgroup& line : inside) {
+    for (const std::string& c : line.controllers) {
+      if (c == "memory" || c == "pids" || c == "cpuacct") {
+        EXPECT_TRUE(absl::EndsWith(line.path, name)) << c << ": " << line.path;
+        ++boxed;
+      }
+    }
+  }
+  EXPECT_EQ(boxed, 3);
+  ASSERT_GT(pid, 0);
+  for (const std::string& dir : BoxDirs("step")) {
+    const std::vector<pid_t> procs = Procs(dir);
+    EXPECT_EQ(std::count(procs.begin(), procs.end(), getpid()), 0) << dir;
+  }
+  const int status = WaitExit(pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  absl::StatusOr<CgroupUsage> usage = (*box)->Usage();
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_TRUE(usage->oom_killed);
+  other.join();
 }
 
 TEST_F(CgroupV1Test, StaleBoxIsTakenOverAfterKillingItsProcesses) {

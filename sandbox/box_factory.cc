@@ -253,9 +253,12 @@ absl::StatusOr<LiveBox> BoxFactory::Spawn(const RunSpec& spec,
   } else {
     args.flags |= CLONE_NEWNET;
   }
+  const bool entered =
+      cgroup != nullptr && cgroup_fd < 0 && cgroup->EnterThread();
   const long pid = syscall(SYS_clone3, &args, sizeof(args));
   if (pid == 0) RunBoxInit(child);
   const int clone_errno = errno;
+  if (entered) cgroup->LeaveThread();
   if (netns_.valid() && setns(host_netns_.get(), CLONE_NEWNET) != 0) {
     // This thread would keep running in the empty namespace.
     std::abort();
@@ -285,7 +288,7 @@ absl::StatusOr<LiveBox> BoxFactory::Spawn(const RunSpec& spec,
     const char go = 1;
     if (write(box.sync_w.get(), &go, 1) != 1) setup = Errno("release box");
   }
-  if (setup.ok() && cgroup != nullptr && cgroup_fd < 0) {
+  if (setup.ok() && cgroup != nullptr && cgroup_fd < 0 && !entered) {
     // Meanwhile (a v1 move may wait for an RCU grace period); the program
     // starts only after this, so it never runs outside the cgroup.
     setup = cgroup->Attach(static_cast<pid_t>(pid));

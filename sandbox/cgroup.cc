@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -110,14 +111,16 @@ std::unique_ptr<Cgroups> Cgroups::Detect(const std::string& parent_override) {
   }
 
   CgroupV1Options options{.own_existing = own_existing};
-  for (auto [controller, field] :
-       {std::pair{"memory", &options.memory_parent},
-        std::pair{"pids", &options.pids_parent},
-        std::pair{"cpuacct", &options.cpuacct_parent}}) {
+  for (auto [controller, field, home] :
+       {std::tuple{"memory", &options.memory_parent, &options.homes.memory},
+        std::tuple{"pids", &options.pids_parent, &options.homes.pids},
+        std::tuple{"cpuacct", &options.cpuacct_parent,
+                   &options.homes.cpuacct}}) {
     absl::StatusOr<CgroupHierarchy> h =
         FindV1Hierarchy(procs, mounts, controller);
     if (h.ok()) {
       *field = parent_dir(*h, absl::StrCat("cgroup v1 ", controller));
+      *home = h->dir;
     } else {
       notes.push_back(std::string(h.status().message()));
     }

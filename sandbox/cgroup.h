@@ -58,6 +58,14 @@ class BoxCgroup {
   virtual int clone_into_fd() const = 0;
   // Moves a process (the box's init, before it execs) into the cgroup.
   virtual absl::Status Attach(pid_t pid) = 0;
+  // Where there is no clone_into_fd(): moves the calling thread into the
+  // cgroup, so the process it clones next is born there, until
+  // LeaveThread(). Unlike Attach() it never waits for an RCU grace period
+  // (cgroup v1). False when it cannot: then clone and Attach().
+  virtual bool EnterThread() { return false; }
+  // Moves the calling thread back to the runner's cgroup (aborts the runner
+  // if that fails: a runner thread must never stay in a box's cgroup).
+  virtual void LeaveThread() {}
   // Usage of the run since ResetCounters().
   virtual absl::StatusOr<CgroupUsage> Usage() = 0;
   // Kills every process in the cgroup and waits until it is empty.

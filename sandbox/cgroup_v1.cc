@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -20,40 +22,63 @@ namespace {
 constexpr absl::Duration kKillTimeout = absl::Seconds(5);
 constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
 
-void AddUnique(std::vector<std::string>* v, const std::string& s) {
-  if (!s.empty() && std::find(v->begin(), v->end(), s) == v->end()) {
-    v->push_back(s);
-  }
-}
+// A box's cgroup in one hierarchy, and the runner's own cgroup there.
+struct BoxDir {
+  std::string dir;
+  std::string home;         // empty: unknown, the init is attached instead
+  CgroupFile procs, tasks;  // of dir
+  CgroupFile home_tasks;
+};
 
 class BoxCgroupV1 : public BoxCgroup {
  public:
-  BoxCgroupV1(std::string memory_dir, std::string pids_dir,
-              std::string cpuacct_dir)
+  BoxCgroupV1(const CgroupV1Homes& homes, std::string memory_dir,
+              std::string pids_dir, std::string cpuacct_dir)
       : memory_dir_(std::move(memory_dir)),
         pids_dir_(std::move(pids_dir)),
         cpuacct_dir_(std::move(cpuacct_dir)) {
-    AddUnique(&dirs_, memory_dir_);
-    AddUnique(&dirs_, pids_dir_);
-    AddUnique(&dirs_, cpuacct_dir_);
+    auto add = [this](const std::string& dir, const std::string& home) {
+      if (dir.empty()) return;
+      for (const BoxDir& d : hierarchies_) {
+        if (d.dir == dir) return;  // co-mounted with one added before
+      }
+      hierarchies_.push_back(BoxDir{.dir = dir, .home = home});
+      dirs_.push_back(dir);
+    };
+    add(memory_dir_, homes.memory);
+    add(pids_dir_, homes.pids);
+    add(cpuacct_dir_, homes.cpuacct);
   }
 
   ~BoxCgroupV1() override {
     KillAll().IgnoreError();
-    procs_.clear();
+    hierarchies_.clear();
     for (const std::string& dir : dirs_) rmdir(dir.c_str());
   }
 
   // Makes the cgroup in every hierarchy (taking over stale ones) and opens
   // the files every run touches.
   absl::Status Open() {
-    for (const std::string& dir : dirs_) {
-      absl::Status status = MakeDir(dir);
+    for (BoxDir& h : hierarchies_) {
+      absl::Status status = MakeDir(h.dir);
       if (!status.ok()) return status;
       absl::StatusOr<CgroupFile> procs =
-          CgroupFile::Open(absl::StrCat(dir, "/cgroup.procs"), O_WRONLY);
+          CgroupFile::Open(absl::StrCat(h.dir, "/cgroup.procs"), O_WRONLY);
       if (!procs.ok()) return procs.status();
-      procs_.push_back(*std::move(procs));
+      h.procs = *std::move(procs);
+      // Without both tasks files, the init is attached after clone.
+      absl::StatusOr<CgroupFile> tasks =
+          CgroupFile::Open(absl::StrCat(h.dir, "/tasks"), O_WRONLY);
+      absl::StatusOr<CgroupFile> home_tasks =
+          h.home.empty()
+              ? absl::NotFoundError("no home")
+              : CgroupFile::Open(absl::StrCat(h.home, "/tasks"), O_WRONLY);
+      if (tasks.ok() && home_tasks.ok()) {
+        h.tasks = *std::move(tasks);
+        h.home_tasks = *std::move(home_tasks);
+      } else {
+        can_enter_ = false;
+      }
     }
     absl::Status status;
     auto open_file = [&](const std::string& dir, const char* name, int flags,
@@ -125,12 +150,28 @@ class BoxCgroupV1 : public BoxCgroup {
 
   absl::Status Attach(pid_t pid) override {
     const std::string text = absl::StrCat(pid);
-    for (const CgroupFile& procs : procs_) {
-      absl::Status status = procs.Write(text);
+    for (const BoxDir& h : hierarchies_) {
+      absl::Status status = h.procs.Write(text);
       if (!status.ok()) return status;
     }
     return absl::OkStatus();
   }
+
+  // "0" in a v1 tasks file moves the writing thread alone, which the kernel
+  // does without cgroup_threadgroup_rwsem (5.17+): no RCU grace period.
+  bool EnterThread() override {
+    if (!can_enter_) return false;
+    for (size_t i = 0; i < hierarchies_.size(); ++i) {
+      if (!hierarchies_[i].tasks.Write("0").ok()) {
+        can_enter_ = false;  // e.g. EACCES: attach from now on
+        Leave(i);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void LeaveThread() override { Leave(hierarchies_.size()); }
 
   absl::StatusOr<CgroupUsage> Usage() override {
     CgroupUsage usage;
@@ -158,6 +199,23 @@ class BoxCgroupV1 : public BoxCgroup {
   absl::Status KillAll() override { return KillCgroupV1(dirs_, kKillTimeout); }
 
  private:
+  // Moves the calling thread home in the first `entered` hierarchies. A
+  // runner thread left in a box's cgroup would count against the box's
+  // limits and be killed with it: not a state to go on from.
+  void Leave(size_t entered) {
+    for (size_t i = 0; i < entered; ++i) {
+      absl::Status status = hierarchies_[i].home_tasks.Write("0");
+      if (!status.ok()) {
+        std::fprintf(stderr,
+                     "scrc: cannot move a runner thread out of box cgroup "
+                     "%s: %s\n",
+                     hierarchies_[i].dir.c_str(),
+                     std::string(status.message()).c_str());
+        std::abort();
+      }
+    }
+  }
+
   static absl::Status MakeDir(const std::string& dir) {
     if (mkdir(dir.c_str(), 0755) == 0) return absl::OkStatus();
     if (errno != EEXIST) return CgroupErrno(errno, "mkdir", dir);
@@ -207,8 +265,9 @@ class BoxCgroupV1 : public BoxCgroup {
   }
 
   const std::string memory_dir_, pids_dir_, cpuacct_dir_;
-  std::vector<std::string> dirs_;  // one per hierarchy
-  std::vector<CgroupFile> procs_;  // cgroup.procs of each of dirs_
+  std::vector<BoxDir> hierarchies_;
+  std::vector<std::string> dirs_;  // the dir of each of hierarchies_
+  bool can_enter_ = true;
   CgroupFile limit_, memsw_, max_usage_, oom_control_, failcnt_;
   CgroupFile pids_max_, pids_events_;
   CgroupFile cpu_usage_;
@@ -225,6 +284,7 @@ absl::Status KillCgroupV1(const std::vector<std::string>& dirs,
   // look again, until every list is empty. A fork racing a kill shows up in
   // the next round; the pids limit bounds how many rounds that takes.
   const absl::Time deadline = absl::Now() + timeout;
+  const pid_t self = getpid();
   absl::Duration nap = absl::Microseconds(100);
   for (;;) {
     bool empty = true;
@@ -235,7 +295,9 @@ absl::Status KillCgroupV1(const std::vector<std::string>& dirs,
       if (!text.ok()) return text.status();
       for (pid_t pid : ParsePidList(*text)) {
         empty = false;
-        kill(pid, SIGKILL);
+        // A runner thread is never left in a box's cgroup (LeaveThread);
+        // if one were, the runner must not kill itself with the box.
+        if (pid != self) kill(pid, SIGKILL);
       }
     }
     if (empty) return absl::OkStatus();
@@ -304,6 +366,7 @@ absl::Status CgroupsV1::Init(const CgroupV1Options& options) {
           "with swapaccount=1): swap is not limited");
     }
   }
+  homes_ = options.homes;
   caps_.version = 1;
   caps_.memory = caps_.memory_peak = !memory_dir_.empty();
   caps_.pids = !pids_dir_.empty();
@@ -316,10 +379,8 @@ absl::Status CgroupsV1::Init(const CgroupV1Options& options) {
   caps_.parent = absl::StrJoin(where, " ");
   caps_.notes.push_back(
       "cgroup v1: no cgroup.kill (boxes are killed by signalling each "
-      "listed process) and no CLONE_INTO_CGROUP (boxes are attached after "
-      "clone; a move can wait for an RCU grace period, ~5-15 ms, unless "
-      "another happened within a few ms or the hierarchy is mounted with "
-      "favordynmods: boxes built ahead do it in the background)");
+      "listed process) and no CLONE_INTO_CGROUP (the thread that clones a "
+      "box's init steps into the box's cgroups for the clone)");
   return absl::OkStatus();
 }
 
@@ -345,8 +406,8 @@ absl::StatusOr<std::unique_ptr<BoxCgroup>> CgroupsV1::CreateBox(
   auto in = [&](const std::string& parent) {
     return parent.empty() ? std::string() : absl::StrCat(parent, "/", name);
   };
-  auto box = std::make_unique<BoxCgroupV1>(in(memory_dir_), in(pids_dir_),
-                                           in(cpuacct_dir_));
+  auto box = std::make_unique<BoxCgroupV1>(homes_, in(memory_dir_),
+                                           in(pids_dir_), in(cpuacct_dir_));
   absl::Status status = box->Open();
   if (!status.ok()) return status;
   boxes_.Add(name);

@@ -15,6 +15,12 @@
 
 namespace scrc::sandbox {
 
+// The cgroup this process runs in, per hierarchy (directories; empty when
+// unknown).
+struct CgroupV1Homes {
+  std::string memory, pids, cpuacct;
+};
+
 struct CgroupV1Options {
   // Absolute directory of scrc's parent in each controller's hierarchy,
   // e.g. /sys/fs/cgroup/memory/user/scrc-1234; empty: controller not used.
@@ -24,6 +30,9 @@ struct CgroupV1Options {
   std::string cpuacct_parent;
   // An existing parent directory is a stale one of ours (see CgroupV2Options).
   bool own_existing = true;
+  // Where a runner thread returns after stepping into a box's cgroups to
+  // clone its init (BoxCgroup::EnterThread). Unknown: the init is attached.
+  CgroupV1Homes homes;
 };
 
 class CgroupsV1 : public Cgroups {
@@ -53,6 +62,7 @@ class CgroupsV1 : public Cgroups {
   std::vector<Parent> parents_;                      // one per hierarchy
   std::string memory_dir_, pids_dir_, cpuacct_dir_;  // "" when not usable
   CgroupCapabilities caps_;
+  CgroupV1Homes homes_;
   BoxNames boxes_;
 };
 
