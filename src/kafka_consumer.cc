@@ -52,9 +52,10 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       // shutdown).
       {"enable.auto.commit", "true"},
       {"enable.auto.offset.store", "false"},
-      // Short: what a killed runner published but had not committed yet
-      // is judged again by the next owner.
-      {"auto.commit.interval.ms", "250"},
+      // What a killed runner published but had not committed yet is judged
+      // again by the next owner: about a second of results at most. Shorter
+      // costs the broker a commit request (and a write) every interval.
+      {"auto.commit.interval.ms", "1000"},
       // Submissions sent before the first runner started are judged.
       {"auto.offset.reset", "earliest"},
       {"allow.auto.create.topics", "true"},
@@ -63,10 +64,12 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"fetch.max.bytes", "67108864"},
       {"receive.message.max.bytes", "134217728"},
       {"queued.max.messages.kbytes", "131072"},
-      // After a resume, the next fetch waits for the one in flight; a
-      // broker holds that one up to this long when the partition is
-      // at its end.
-      {"fetch.wait.max.ms", "100"},
+      // How long the broker holds a fetch at the end of the partitions. A
+      // message produced meanwhile answers it at once, so this bounds only
+      // the empty fetches (one per interval while idle). After a resume
+      // the next fetch may wait for one in flight, while the queue still
+      // holds half its jobs (KafkaService::UpdateFlow).
+      {"fetch.wait.max.ms", "500"},
       // A fetch answered while its partition was paused is discarded as
       // outdated and backs off like an error; keep that short.
       {"fetch.error.backoff.ms", "20"},
