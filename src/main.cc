@@ -1,4 +1,6 @@
 // scrc: run, serve, submit, rootfs, doctor.
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -18,6 +20,13 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Each box's init is a fork of this process: the fewer anonymous pages
+  // and mappings it has, the less every box costs. An arena per thread
+  // (glibc's default, up to 8 per core) gave `scrc serve` ~20 more mappings
+  // and ~70-110 us more CPU per clone (measured: 425-500 us against
+  // 536-571 us per clone3 during a burst); per-thread caches keep the one
+  // arena's lock off the common paths.
+  mallopt(M_ARENA_MAX, 1);
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 2;
