@@ -157,8 +157,9 @@ class BoxCgroupV1 : public BoxCgroup {
     return absl::OkStatus();
   }
 
-  // "0" in a v1 tasks file moves the writing thread alone, which the kernel
-  // does without cgroup_threadgroup_rwsem (5.17+): no RCU grace period.
+  // "0" in a v1 tasks file moves the writing thread alone, which recent
+  // kernels (here 6.18) do without taking cgroup_threadgroup_rwsem for
+  // writing: no RCU grace period. Older ones take it, as Attach() does.
   bool EnterThread() override {
     if (!can_enter_) return false;
     for (size_t i = 0; i < hierarchies_.size(); ++i) {
