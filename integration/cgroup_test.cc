@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -488,6 +489,132 @@ TEST(CgroupDetectTest, DestructionRemovesExactlyWhatScrcMade) {
     EXPECT_EQ(Children(s), before[s]) << s;
     EXPECT_EQ(rmdir(absl::StrCat(s, "/", other).c_str()), 0) << s;
   }
+}
+
+// The start cgroups of the hierarchies Detect("") picks here: where the
+// parents (".../scrc-<pid>") of runners go.
+std::vector<std::string> StartDirs() {
+  std::set<std::string> starts;
+  const std::unique_ptr<Cgroups> cgroups = Cgroups::Detect("");
+  for (absl::string_view parent :
+       absl::StrSplit(cgroups->capabilities().parent, ' ', absl::SkipEmpty())) {
+    const size_t colon = parent.find(':');  // v1: "memory:/dir"
+    if (colon != absl::string_view::npos) parent.remove_prefix(colon + 1);
+    starts.insert(std::string(parent.substr(0, parent.rfind('/'))));
+  }
+  return {starts.begin(), starts.end()};
+}
+
+// A runner in a child process: detects cgroups, starts a program in a box,
+// says so on `ready`, then waits to be killed. Returns the program's pid.
+pid_t StartRunnerThatHoldsABox(pid_t* runner) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  *runner = fork();
+  if (*runner == 0) {
+    close(ready[0]);
+    std::unique_ptr<Cgroups> cgroups = Cgroups::Detect("");
+    absl::StatusOr<std::unique_ptr<BoxCgroup>> box =
+        cgroups->CreateBox("slot0");
+    if (!box.ok() || !StartRun(**box, 64 * kMiB, 16).ok()) _exit(1);
+    const pid_t program = StartInBox(**box, [] {
+      for (;;) pause();
+      return 0;
+    });
+    if (write(ready[1], &program, sizeof(program)) != sizeof(program)) {
+      _exit(1);
+    }
+    for (;;) pause();
+  }
+  close(ready[1]);
+  pid_t program = -1;
+  if (read(ready[0], &program, sizeof(program)) != sizeof(program)) {
+    program = -1;
+  }
+  close(ready[0]);
+  return program;
+}
+
+// Reaps `pid` if it ends within `timeout`; else kills it (so that a test
+// that fails never hangs) and returns -1.
+int ExitWithin(pid_t pid, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      kill(pid, SIGKILL);
+      WaitExit(pid);
+      return -1;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return status;
+}
+
+// A runner SIGKILLed with a program still in its box leaves its cgroups;
+// the next runner to start in the same cgroup kills the program and
+// removes them. A live runner's cgroups, and scrc-<pid> cgroups that no
+// runner marked (or marked in another PID namespace), stay.
+TEST(CgroupDetectTest, CgroupsOfAKilledRunnerAreRemovedByTheNext) {
+  SKIP_UNLESS_ROOT();
+  SubreaperScope subreaper;  // the killed runner's program comes to us
+  const std::vector<std::string> starts = StartDirs();
+  ASSERT_FALSE(starts.empty());
+  pid_t dead = -1, live = -1;
+  const pid_t program = StartRunnerThatHoldsABox(&dead);
+  ASSERT_GT(program, 0);
+  const pid_t live_program = StartRunnerThatHoldsABox(&live);
+  ASSERT_GT(live_program, 0);
+  ASSERT_EQ(kill(dead, SIGKILL), 0);
+  // Dead but not reaped (a zombie): its cgroups are stale already.
+  siginfo_t info = {};
+  ASSERT_EQ(waitid(P_PID, dead, &info, WEXITED | WNOWAIT), 0);
+  const std::string dead_name = absl::StrCat("scrc-", dead);
+  const std::string live_name = absl::StrCat("scrc-", live);
+  // Unmarked, and marked as made in another PID namespace.
+  const std::string unmarked = absl::StrCat("scrc-", 4000000 + getpid() % 1000);
+  const std::string foreign = absl::StrCat("scrc-", 4001000 + getpid() % 1000);
+  for (const std::string& s : starts) {
+    EXPECT_TRUE(PathExists(absl::StrCat(s, "/", dead_name, "/slot0"))) << s;
+    ASSERT_EQ(mkdir(absl::StrCat(s, "/", unmarked).c_str(), 0755), 0) << s;
+    const std::string dir = absl::StrCat(s, "/", foreign);
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << s;
+    // "<boot id> <PID namespace> <pid> <start time>", from the live one.
+    char mark[256] = {};
+    ASSERT_GT(getxattr(absl::StrCat(s, "/", live_name).c_str(),
+                       "user.scrc.maker", mark, sizeof(mark) - 1),
+              0)
+        << s;
+    const std::vector<std::string> fields = absl::StrSplit(mark, ' ');
+    ASSERT_EQ(fields.size(), 4u) << mark;
+    const std::string other_ns =
+        absl::StrCat(fields[0], " 1 ", 4001000 + getpid() % 1000, " 1");
+    ASSERT_EQ(setxattr(dir.c_str(), "user.scrc.maker", other_ns.data(),
+                       other_ns.size(), 0),
+              0);
+  }
+
+  { std::unique_ptr<Cgroups> next = Cgroups::Detect(""); }
+  EXPECT_EQ(WaitExit(dead), SIGKILL);
+
+  for (const std::string& s : starts) {
+    EXPECT_FALSE(PathExists(absl::StrCat(s, "/", dead_name))) << s;
+    EXPECT_TRUE(PathExists(absl::StrCat(s, "/", live_name, "/slot0"))) << s;
+    EXPECT_EQ(rmdir(absl::StrCat(s, "/", unmarked).c_str()), 0) << s;
+    EXPECT_EQ(rmdir(absl::StrCat(s, "/", foreign).c_str()), 0) << s;
+  }
+  const int status = ExitWithin(program, absl::Seconds(5));
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  // Now that one dies too: the next runner cleans up after it as well.
+  ASSERT_EQ(kill(live, SIGKILL), 0);
+  WaitExit(live);
+  { std::unique_ptr<Cgroups> last = Cgroups::Detect(""); }
+  for (const std::string& s : starts) {
+    EXPECT_FALSE(PathExists(absl::StrCat(s, "/", live_name))) << s;
+  }
+  const int live_status = ExitWithin(live_program, absl::Seconds(5));
+  EXPECT_TRUE(WIFSIGNALED(live_status) && WTERMSIG(live_status) == SIGKILL)
+      << live_status;
 }
 
 // --- cgroup v2 --------------------------------------------------------------

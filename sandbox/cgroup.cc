@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "sandbox/cgroup_files.h"
 #include "sandbox/cgroup_mounts.h"
+#include "sandbox/cgroup_stale.h"
 #include "sandbox/cgroup_v1.h"
 #include "sandbox/cgroup_v2.h"
 
@@ -87,20 +88,36 @@ std::unique_ptr<Cgroups> Cgroups::Detect(const std::string& parent_override) {
     return dir;
   };
 
+  // Our parents are children of the start cgroup: so are those of runners
+  // killed before they could remove theirs.
+  std::vector<std::string> swept;  // said whichever hierarchy is chosen
+  auto sweep = [&](const CgroupHierarchy& h) {
+    if (!parent_override.empty()) return;
+    for (const std::string& dir : SweepStaleCgroups(h.dir)) {
+      swept.push_back(
+          absl::StrCat("removed ", dir, ", left by a runner that was killed"));
+    }
+  };
+
   std::unique_ptr<CgroupsV2> v2;
-  if (absl::StatusOr<CgroupHierarchy> h = FindV2Hierarchy(procs, mounts);
-      !h.ok()) {
-    notes.push_back(std::string(h.status().message()));
-  } else if (std::string dir = parent_dir(*h, "cgroup v2"); !dir.empty()) {
+  const absl::StatusOr<CgroupHierarchy> v2_hierarchy =
+      FindV2Hierarchy(procs, mounts);
+  if (v2_hierarchy.ok()) sweep(*v2_hierarchy);
+  if (!v2_hierarchy.ok()) {
+    notes.push_back(std::string(v2_hierarchy.status().message()));
+  } else if (std::string dir = parent_dir(*v2_hierarchy, "cgroup v2");
+             !dir.empty()) {
     // An operator-given parent is prepared for us; our own child of the
     // start cgroup may need the start cgroup's controllers enabled.
     absl::StatusOr<std::unique_ptr<CgroupsV2>> c = CgroupsV2::Create(
         {.parent_dir = dir,
          .own_existing = own_existing,
-         .start_dir = parent_override.empty() ? h->dir : std::string()});
+         .start_dir =
+             parent_override.empty() ? v2_hierarchy->dir : std::string()});
     if (!c.ok()) {
       notes.push_back(absl::StrCat("cgroup v2: ", c.status().message()));
     } else if (Score(**c) == 2) {
+      AddNotes(c->get(), swept);
       return *std::move(c);
     } else {
       v2 = *std::move(c);
@@ -119,6 +136,7 @@ std::unique_ptr<Cgroups> Cgroups::Detect(const std::string& parent_override) {
     absl::StatusOr<CgroupHierarchy> h =
         FindV1Hierarchy(procs, mounts, controller);
     if (h.ok()) {
+      sweep(*h);
       *field = parent_dir(*h, absl::StrCat("cgroup v1 ", controller));
       *home = h->dir;
     } else {
@@ -139,11 +157,14 @@ std::unique_ptr<Cgroups> Cgroups::Detect(const std::string& parent_override) {
   // Whichever enforces more; v2 on a tie (it kills and measures better).
   if (v1 != nullptr && (v2 == nullptr || Score(*v1) > Score(*v2))) {
     AddNotes(v1.get(), notes);
+    AddNotes(v1.get(), swept);
     return v1;
   }
   if (v2 != nullptr) {
-    return v2;  // its own notes already say what it lacks
+    AddNotes(v2.get(), swept);  // its own notes already say what it lacks
+    return v2;
   }
+  notes.insert(notes.end(), swept.begin(), swept.end());
   return std::make_unique<CgroupsNone>(std::move(notes));
 }
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "sandbox/cgroup_files.h"
+#include "sandbox/cgroup_stale.h"
 
 namespace scrc::sandbox {
 namespace {
@@ -335,6 +336,9 @@ std::string CgroupsV1::MakeParent(const std::string& controller,
       return "";
     }
     parent.owned = own_existing;
+  } else if (own_existing) {
+    // Our own child of the start cgroup: swept if we die unable to remove it.
+    MarkCgroupMaker(dir);
   }
   parents_.push_back(parent);
   return dir;

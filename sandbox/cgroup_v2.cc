@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "sandbox/cgroup_stale.h"
 #include "sandbox/cgroup_v2_kill.h"
 #include "sandbox/unique_fd.h"
 
@@ -241,6 +242,8 @@ absl::Status CgroupsV2::Init() {
   const std::string& dir = options_.parent_dir;
   if (mkdir(dir.c_str(), 0755) == 0) {
     owned_ = true;
+    // Our own child of the start cgroup: swept if we die unable to remove it.
+    if (options_.own_existing) MarkCgroupMaker(dir);
   } else if (errno == EEXIST) {
     owned_ = options_.own_existing;
   } else {
