@@ -44,7 +44,6 @@ class BoxCgroupV1 : public BoxCgroup {
         if (d.dir == dir) return;  // co-mounted with one added before
       }
       hierarchies_.push_back(BoxDir{.dir = dir, .home = home});
-      dirs_.push_back(dir);
     };
     add(memory_dir_, homes.memory);
     add(pids_dir_, homes.pids);
@@ -53,8 +52,9 @@ class BoxCgroupV1 : public BoxCgroup {
 
   ~BoxCgroupV1() override {
     KillAll().IgnoreError();
-    hierarchies_.clear();
-    for (const std::string& dir : dirs_) rmdir(dir.c_str());
+    const std::vector<std::string> dirs = Dirs();
+    hierarchies_.clear();  // closes their files first
+    for (const std::string& dir : dirs) rmdir(dir.c_str());
   }
 
   // Makes the cgroup in every hierarchy (taking over stale ones) and opens
@@ -198,7 +198,7 @@ class BoxCgroupV1 : public BoxCgroup {
     return usage;
   }
 
-  absl::Status KillAll() override { return KillCgroupV1(dirs_, kKillTimeout); }
+  absl::Status KillAll() override { return KillCgroupV1(Dirs(), kKillTimeout); }
 
  private:
   // Moves the calling thread home in the first `entered` hierarchies. A
@@ -266,9 +266,14 @@ class BoxCgroupV1 : public BoxCgroup {
     return pids_events_.ReadKey("max");
   }
 
+  std::vector<std::string> Dirs() const {
+    std::vector<std::string> dirs;
+    for (const BoxDir& h : hierarchies_) dirs.push_back(h.dir);
+    return dirs;
+  }
+
   const std::string memory_dir_, pids_dir_, cpuacct_dir_;
   std::vector<BoxDir> hierarchies_;
-  std::vector<std::string> dirs_;  // the dir of each of hierarchies_
   bool can_enter_ = true;
   CgroupFile limit_, memsw_, max_usage_, oom_control_, failcnt_;
   CgroupFile pids_max_, pids_events_;
