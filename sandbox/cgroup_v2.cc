@@ -18,6 +18,17 @@ namespace {
 
 constexpr absl::Duration kKillTimeout = absl::Seconds(5);
 
+// memory.peak, opened so that "reset" starts a run's watermark from zero
+// (kernel 6.12+). Before 6.12 the file is read-only, yet root still opens
+// it for writing (DAC override) and only the write fails, with EINVAL: so
+// the test is a write.
+absl::StatusOr<CgroupFile> OpenResettablePeak(const std::string& path) {
+  absl::StatusOr<CgroupFile> file = CgroupFile::Open(path, O_RDWR);
+  if (!file.ok()) return file.status();
+  if (absl::Status status = file->Write("reset"); !status.ok()) return status;
+  return file;
+}
+
 class BoxCgroupV2 : public BoxCgroup {
  public:
   BoxCgroupV2(std::string dir, bool memory, bool pids, bool use_kill,
@@ -177,7 +188,7 @@ class BoxCgroupV2 : public BoxCgroup {
     const std::string peak = absl::StrCat(dir_, "/memory.peak");
     peak_per_fd_ = false;
     if (!recreate_each_run_) {
-      absl::StatusOr<CgroupFile> f = CgroupFile::Open(peak, O_RDWR);
+      absl::StatusOr<CgroupFile> f = OpenResettablePeak(peak);
       if (f.ok()) {
         memory_peak_ = *std::move(f);
         peak_per_fd_ = true;
@@ -318,8 +329,7 @@ absl::Status CgroupsV2::Init() {
     if (!caps_.memory_peak) {
       caps_.notes.push_back(
           "memory.peak missing (kernel < 5.19): peak memory not measured");
-    } else if (options_.recreate_each_run ||
-               !CgroupFile::Open(peak, O_RDWR).ok()) {
+    } else if (options_.recreate_each_run || !OpenResettablePeak(peak).ok()) {
       caps_.notes.push_back(
           "memory.peak cannot be reset (kernel < 6.12): box cgroups are "
           "recreated before each run");
