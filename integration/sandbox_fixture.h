@@ -321,13 +321,20 @@ class SandboxTest : public ::testing::Test {
 
   // A spec with short limits; tests change what they exercise. The wall
   // clock is generous everywhere (a loaded host must not turn a CPU verdict
-  // into a wall-clock one) except where the wall clock is under test.
+  // into a wall-clock one) except where the wall clock is under test. Where
+  // programs are emulated (scripts/vm-cgroup-v2), SCRC_TEST_SLOWDOWN=N
+  // gives them N times the CPU time.
   RunSpec Spec(std::vector<std::string> argv) const {
     RunSpec spec;
     spec.argv = std::move(argv);
     spec.env = {"PATH=/usr/bin:/bin"};
     spec.box_dir = box_dir_;
-    spec.limits.cpu_time = absl::Seconds(1);
+    int slowdown = 1;
+    if (const char* v = std::getenv("SCRC_TEST_SLOWDOWN");
+        v != nullptr && (!absl::SimpleAtoi(v, &slowdown) || slowdown < 1)) {
+      slowdown = 1;
+    }
+    spec.limits.cpu_time = absl::Seconds(slowdown);
     spec.limits.wall_time = absl::Seconds(20);
     spec.limits.memory_bytes = 256 * kMiB;
     return spec;
