@@ -204,6 +204,54 @@ pid_t StartDoubleForker(BoxCgroup& box, pid_t* child) {
   return orphan;
 }
 
+// A 128 MiB toucher in a box limited to 32 MiB is OOM-killed, and the
+// box says so.
+void ExpectOverTheMemoryLimitIsOomKilled(BoxCgroup& box) {
+  ASSERT_TRUE(StartRun(box, 32 * kMiB, 64).ok());
+  const pid_t pid = StartInBox(box, [] { return TouchMemory(128 * kMiB); });
+  const int status = WaitExit(pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  absl::StatusOr<CgroupUsage> usage = box.Usage();
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_TRUE(usage->oom_killed);
+  EXPECT_LE(usage->peak_memory_bytes, 32 * kMiB);
+}
+
+// Under a limit of 10 pids, a forker's forks fail with EAGAIN before the
+// 10th and the box says so. Needs a SubreaperScope (the children outlive
+// the forker until KillAll, which the caller does).
+void ExpectPidsLimitStopsForks(BoxCgroup& box) {
+  ASSERT_TRUE(StartRun(box, 0, 10).ok());
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const pid_t pid = StartInBox(box, [&] {
+    int forks = 0, err = 0;
+    for (; forks < 100; ++forks) {
+      const pid_t c = fork();
+      if (c == 0) {
+        for (;;) pause();
+      }
+      if (c < 0) {
+        err = errno;
+        break;
+      }
+    }
+    const int report[2] = {forks, err};
+    return write(p[1], report, sizeof(report)) == sizeof(report) ? 0 : 1;
+  });
+  close(p[1]);
+  int report[2] = {-1, -1};
+  ASSERT_EQ(read(p[0], report, sizeof(report)), sizeof(report));
+  close(p[0]);
+  EXPECT_EQ(report[1], EAGAIN) << strerror(report[1]);
+  EXPECT_GE(report[0], 1);
+  EXPECT_LE(report[0], 9);  // the forker itself is one of the 10
+  ASSERT_EQ(WaitExit(pid), 0);
+  absl::StatusOr<CgroupUsage> usage = box.Usage();
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_TRUE(usage->pids_limit_hit);
+}
+
 // KillAll, then reap, then nothing with those pids may exist.
 void ExpectKillAllLeavesNothing(BoxCgroup& box,
                                 const std::vector<std::string>& dirs) {
@@ -305,49 +353,14 @@ TEST_F(CgroupV1Test, MeasuresCpuOfAllThreadsAndPeakMemory) {
 TEST_F(CgroupV1Test, OverTheMemoryLimitIsOomKilled) {
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("oom");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE(StartRun(**box, 32 * kMiB, 64).ok());
-  const pid_t pid = StartInBox(**box, [] { return TouchMemory(128 * kMiB); });
-  const int status = WaitExit(pid);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  absl::StatusOr<CgroupUsage> usage = (*box)->Usage();
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_TRUE(usage->oom_killed);
-  EXPECT_LE(usage->peak_memory_bytes, 32 * kMiB);
+  ExpectOverTheMemoryLimitIsOomKilled(**box);
 }
 
 TEST_F(CgroupV1Test, PidsLimitStopsForks) {
   SubreaperScope subreaper;
   absl::StatusOr<std::unique_ptr<BoxCgroup>> box = cgroups_->CreateBox("pids");
   ASSERT_TRUE(box.ok()) << box.status();
-  ASSERT_TRUE(StartRun(**box, 0, 10).ok());
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
-  const pid_t pid = StartInBox(**box, [&] {
-    int forks = 0, err = 0;
-    for (; forks < 100; ++forks) {
-      const pid_t c = fork();
-      if (c == 0) {
-        for (;;) pause();
-      }
-      if (c < 0) {
-        err = errno;
-        break;
-      }
-    }
-    const int report[2] = {forks, err};
-    return write(p[1], report, sizeof(report)) == sizeof(report) ? 0 : 1;
-  });
-  close(p[1]);
-  int report[2] = {-1, -1};
-  ASSERT_EQ(read(p[0], report, sizeof(report)), sizeof(report));
-  close(p[0]);
-  EXPECT_EQ(report[1], EAGAIN) << strerror(report[1]);
-  EXPECT_GE(report[0], 1);
-  EXPECT_LE(report[0], 9);  // the forker itself is one of the 10
-  ASSERT_EQ(WaitExit(pid), 0);
-  absl::StatusOr<CgroupUsage> usage = (*box)->Usage();
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_TRUE(usage->pids_limit_hit);
+  ExpectPidsLimitStopsForks(**box);
   ASSERT_TRUE((*box)->KillAll().ok());
   for (const std::string& dir : BoxDirs("pids")) {
     EXPECT_TRUE(Procs(dir).empty()) << dir;
@@ -795,20 +808,14 @@ TEST_F(CgroupV2Test, MemoryAndPidsLimitsWhereOffered) {
       (*cgroups)->CreateBox("limits");
   ASSERT_TRUE(box.ok()) << box.status();
 
-  ASSERT_TRUE(StartRun(**box, 32 * kMiB, 64).ok());
-  int status =
-      WaitExit(StartInBox(**box, [] { return TouchMemory(128 * kMiB); }));
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
-  absl::StatusOr<CgroupUsage> usage = (*box)->Usage();
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_TRUE(usage->oom_killed);
-  EXPECT_LE(usage->peak_memory_bytes, 32 * kMiB);
+  ExpectOverTheMemoryLimitIsOomKilled(**box);
   ASSERT_TRUE((*box)->KillAll().ok());
 
   ASSERT_TRUE(StartRun(**box, 256 * kMiB, 64).ok());
-  status = WaitExit(StartInBox(**box, [] { return TouchMemory(50 * kMiB); }));
+  const int status =
+      WaitExit(StartInBox(**box, [] { return TouchMemory(50 * kMiB); }));
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  usage = (*box)->Usage();
+  absl::StatusOr<CgroupUsage> usage = (*box)->Usage();
   ASSERT_TRUE(usage.ok()) << usage.status();
   EXPECT_FALSE(usage->oom_killed);
   EXPECT_GE(usage->peak_memory_bytes, 50 * kMiB);
@@ -816,23 +823,11 @@ TEST_F(CgroupV2Test, MemoryAndPidsLimitsWhereOffered) {
   ASSERT_TRUE((*box)->KillAll().ok());
 
   // The next run starts from zero (no peak or OOM carried over), and the
-  // pids limit holds: the box's first process and two children make 3.
+  // pids limit holds.
   SubreaperScope subreaper;
-  ASSERT_TRUE(StartRun(**box, 256 * kMiB, 3).ok());
-  status = WaitExit(StartInBox(**box, [] {
-    for (int i = 0; i < 5; ++i) {
-      const pid_t c = fork();
-      if (c == 0) {
-        for (;;) pause();
-      }
-      if (c < 0) return errno == EAGAIN ? 0 : 2;
-    }
-    return 1;  // never refused
-  }));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ExpectPidsLimitStopsForks(**box);
   usage = (*box)->Usage();
   ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_TRUE(usage->pids_limit_hit);
   EXPECT_FALSE(usage->oom_killed);
   EXPECT_LT(usage->peak_memory_bytes, 20 * kMiB);
   ASSERT_TRUE((*box)->KillAll().ok());
